@@ -1,0 +1,128 @@
+// Command nscale-agent runs the nscale agent on a compute node.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/nscale/nscale/agent"
+	"github.com/nscale/nscale/internal/configfile"
+	"github.com/nscale/nscale/internal/logging"
+	"github.com/nscale/nscale/internal/metrics"
+	"github.com/nscale/nscale/internal/redact"
+	"github.com/nscale/nscale/internal/run"
+	"github.com/nscale/nscale/internal/version"
+)
+
+const usage = `nscale-agent runs the nscale agent on a compute node.
+
+Usage:
+  nscale-agent run [flags]     serve on loopback until SIGINT or SIGTERM
+  nscale-agent version         print the version
+
+Flags of run:
+  --config FILE              YAML configuration file (strict)
+  --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
+  --shutdown-timeout DUR     graceful shutdown bound (shutdown_timeout)
+  --log-level LEVEL          debug, info, warn, error (log.level)
+  --log-format FORMAT        json or text (log.format)
+`
+
+func main() {
+	ctx, stop := run.SignalContext(context.Background(), nil, func() {
+		fmt.Fprintln(os.Stderr, "nscale-agent: second signal, exiting now")
+		os.Exit(1)
+	})
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Main returns 0 after a clean stop, 1 on failure, 2 for bad usage or config.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, version.String())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "nscale-agent: unknown command %q (see nscale-agent help)\n", args[0])
+	return 2
+}
+
+func runCmd(ctx context.Context, args []string, stderr io.Writer) int {
+	cfg := agent.DefaultConfig()
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	file := fs.String("config", "", "")
+	var overrides []func(*agent.Config)
+	fs.Func("ops-listen", "", func(v string) error {
+		if err := configfile.CheckHostPort(v); err != nil {
+			return err
+		}
+		overrides = append(overrides, func(c *agent.Config) { c.Ops.Listen = configfile.HostPort(v) })
+		return nil
+	})
+	fs.Func("shutdown-timeout", "", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		overrides = append(overrides, func(c *agent.Config) { c.ShutdownTimeout = d })
+		return nil
+	})
+	fs.Func("log-level", "", func(v string) error {
+		overrides = append(overrides, func(c *agent.Config) { c.Log.Level = v })
+		return nil
+	})
+	fs.Func("log-format", "", func(v string) error {
+		overrides = append(overrides, func(c *agent.Config) { c.Log.Format = v })
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stderr, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "nscale-agent run: %v\n", err)
+		return 2
+	}
+	if *file != "" {
+		if err := configfile.Load(*file, &cfg); err != nil {
+			fmt.Fprintf(stderr, "nscale-agent: %v\n", err)
+			return 2
+		}
+	}
+	for _, o := range overrides {
+		o(&cfg)
+	}
+	log, err := logging.New(stderr, cfg.Log, redact.String)
+	if err != nil {
+		fmt.Fprintf(stderr, "nscale-agent: %v\n", err)
+		return 2
+	}
+	a, err := agent.New(cfg, log, metrics.NewRegistry())
+	if err != nil {
+		fmt.Fprintf(stderr, "nscale-agent: invalid configuration: %v\n", err)
+		return 2
+	}
+	if err := a.Run(ctx); err != nil {
+		log.Error("agent failed", logging.KeyError, err)
+		fmt.Fprintf(stderr, "nscale-agent: %s\n", redact.String(err.Error()))
+		return 1
+	}
+	return 0
+}

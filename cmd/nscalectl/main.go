@@ -1,0 +1,127 @@
+// Command nscalectl administers an nscale control plane over its REST API.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nscale/nscale/controlplane/apiclient"
+)
+
+const usage = `nscalectl administers an nscale control plane.
+
+Usage:
+  nscalectl [global flags] <command> [flags]
+
+Commands:
+  status [--detail]   show the control plane's status (and each component's)
+
+Global flags:
+  --server URL        control plane REST API (env NSCALE_SERVER; default http://127.0.0.1:7080)
+  --token-file FILE   file holding the bearer token (env NSCALE_TOKEN_FILE; or the token in NSCALE_TOKEN)
+  -o table|json       output format (default table)
+  --timeout DURATION  per-request timeout (default 30s)
+`
+
+// exit codes: 1 for a failed call, 2 for bad usage.
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+type globals struct {
+	server, tokenFile, output string
+	timeout                   time.Duration
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	g := globals{server: getenv("NSCALE_SERVER"), tokenFile: getenv("NSCALE_TOKEN_FILE")}
+	if g.server == "" {
+		g.server = "http://127.0.0.1:7080"
+	}
+	fs := flag.NewFlagSet("nscalectl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.server, "server", g.server, "")
+	fs.StringVar(&g.tokenFile, "token-file", g.tokenFile, "")
+	fs.StringVar(&g.output, "o", "table", "")
+	fs.DurationVar(&g.timeout, "timeout", 30*time.Second, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "nscalectl: %v\n", err)
+		return 2
+	}
+	if g.output != "table" && g.output != "json" {
+		fmt.Fprintf(stderr, "nscalectl: -o %q: want table or json\n", g.output)
+		return 2
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, cmdArgs := rest[0], rest[1:]
+	if cmd == "help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	commands := map[string]func(context.Context, *apiclient.Client, globals, []string, io.Writer) error{
+		"status": statusCmd,
+	}
+	f, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "nscalectl: unknown command %q (try nscalectl help)\n", cmd)
+		return 2
+	}
+	token, err := readToken(g.tokenFile, getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "nscalectl: %v\n", err)
+		return 2
+	}
+	client, err := apiclient.New(g.server, token, g.timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "nscalectl: %v\n", err)
+		return 2
+	}
+	if err := f(ctx, client, g, cmdArgs, stdout); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "nscalectl %s: %v\n", cmd, err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "nscalectl %s: %s\n", cmd, oneLine(err.Error()))
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ error }
+
+func readToken(file string, getenv func(string) string) (string, error) {
+	if file == "" {
+		return getenv("NSCALE_TOKEN"), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %v", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("--token-file %s is empty", file)
+	}
+	return tok, nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,95 @@
+// Package api is the control plane's REST admin API.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/health"
+)
+
+// Store is what the API needs of the store.
+type Store interface {
+	Dialect() store.Dialect
+	SchemaVersion(ctx context.Context) (int, error)
+	CountAgents(ctx context.Context, seenSince time.Time) (int, error)
+}
+
+// Config wires the API to the rest of the control plane.
+type Config struct {
+	Token    []byte
+	Store    Store
+	Health   *health.Checker
+	Version  string
+	Started  time.Time
+	ReadOnly bool
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// Route is one documented endpoint; the OpenAPI test compares this list
+// with the document.
+type Route struct {
+	Method, Path string
+	Public       bool // no bearer token needed
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	Route
+	h handlerFunc
+}
+
+type server struct {
+	cfg     Config
+	metrics *apiMetrics
+}
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+// table is the one list of endpoints: New mounts it and Routes reports it.
+func (s *server) table() []route {
+	return []route{
+		{Route{Method: "GET", Path: "/api/v1/openapi.json", Public: true}, s.openapi},
+		{Route{Method: "GET", Path: "/api/v1/status"}, s.status},
+	}
+}
+
+// Routes lists the documented endpoints.
+func Routes() []Route {
+	var out []Route
+	for _, rt := range (&server{}).table() {
+		out = append(out, rt.Route)
+	}
+	return out
+}
+
+// New returns the API handler.
+func New(cfg Config) http.Handler {
+	s := &server{cfg: cfg, metrics: newMetrics(cfg.Registry)}
+	mux := http.NewServeMux()
+	for _, rt := range s.table() {
+		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt.Path, rt.Public, rt.h))
+	}
+	// Unknown paths answer with the same JSON error shape as the rest, and
+	// only after authentication so they reveal nothing to strangers.
+	mux.Handle("/", s.wrap("other", false, func(w http.ResponseWriter, r *http.Request) error {
+		return apierr.New(apierr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+func (s *server) openapi(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openapiJSON)
+	return err
+}

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nscale/nscale/controlplane/apitypes"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/logging"
+)
+
+// statusWriter remembers the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// wrap adds the request id, authentication, the error edge, logs and metrics.
+// route is the pattern, not the raw path, so metric labels stay bounded.
+func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		// The request id is always ours: a client-chosen id could forge or
+		// collide with entries in the audit trail.
+		id := newRequestID()
+		rw.Header().Set(apitypes.RequestIDHeader, id)
+		w := &statusWriter{ResponseWriter: rw}
+
+		var err error
+		if !public {
+			err = s.authenticate(r)
+		}
+		if err == nil {
+			err = h(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, id, err)
+		}
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		if s.metrics != nil {
+			s.metrics.observe(route, r.Method, w.status, elapsed)
+		}
+		s.cfg.Logger.Debug("request", logging.KeyRequestID, id, logging.KeyMethod, r.Method,
+			logging.KeyPath, route, logging.KeyStatus, w.status, logging.KeyDuration, elapsed)
+	})
+}
+
+// authenticate checks the bearer token in constant time. Both sides are
+// hashed first so the comparison also hides the token's length.
+func (s *server) authenticate(r *http.Request) error {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if h == "" {
+		return apierr.New(apierr.Unauthenticated, "missing bearer token: send Authorization: Bearer <token>")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return apierr.New(apierr.Unauthenticated, "malformed Authorization header: want Bearer <token>")
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	want := sha256.Sum256(s.cfg.Token)
+	if len(s.cfg.Token) == 0 || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return apierr.New(apierr.Unauthenticated, "invalid bearer token")
+	}
+	return nil
+}
+
+// writeError is the one place API errors become HTTP answers. Internal errors
+// are logged here, once, and the caller sees only a generic message with the
+// request id to quote.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, id string, err error) {
+	code := apierr.CodeOf(err)
+	msg := apierr.PublicMessage(err)
+	if code == apierr.Internal {
+		s.cfg.Logger.Error("internal error", logging.KeyRequestID, id, logging.KeyMethod, r.Method,
+			logging.KeyPath, r.URL.Path, logging.KeyError, err)
+		msg = "internal error; quote request id " + id + " to your operator"
+	} else if code == apierr.Unavailable {
+		s.cfg.Logger.Warn("dependency unavailable", logging.KeyRequestID, id, logging.KeyPath, r.URL.Path, logging.KeyError, err)
+	}
+	status := apierr.HTTPStatus(code)
+	if code == apierr.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="nscale"`)
+	}
+	writeJSON(w, status, apitypes.Error{Code: string(code), Message: msg, RequestID: id})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// boolParam parses an optional boolean query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, apierr.New(apierr.InvalidArgument, "query parameter %s=%q: want true or false", name, v)
+	}
+	return b, nil
+}

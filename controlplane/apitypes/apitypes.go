@@ -1,0 +1,39 @@
+// Package apitypes holds the REST admin API's wire types, shared by the
+// server and nscalectl. It imports no project package so the CLI links none
+// of the control plane.
+package apitypes
+
+import "time"
+
+// Error is the body of every non-2xx answer.
+type Error struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// Status is GET /api/v1/status.
+type Status struct {
+	Service       string      `json:"service"`
+	Version       string      `json:"version"`
+	Code          string      `json:"code"`
+	StoreDialect  string      `json:"store_dialect"`
+	SchemaVersion int         `json:"schema_version"`
+	StartedAt     time.Time   `json:"started_at"`
+	UptimeSeconds float64     `json:"uptime_seconds"`
+	ReadOnly      bool        `json:"read_only"`
+	AgentCount    int         `json:"agent_count"`
+	Components    []Component `json:"components,omitempty"`
+}
+
+// Component is one part's state in GET /api/v1/status?detail=true.
+type Component struct {
+	Name      string    `json:"name"`
+	Code      string    `json:"code"`
+	Message   string    `json:"message"`
+	Timestamp time.Time `json:"timestamp"`
+	ElapsedMS float64   `json:"elapsed_ms"`
+}
+
+// RequestIDHeader carries the request id in both directions.
+const RequestIDHeader = "X-Request-Id"

@@ -1,0 +1,142 @@
+package controlplane
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/configfile"
+	"github.com/nscale/nscale/internal/logging"
+)
+
+// Config is the control plane's validated configuration. Build it with
+// DefaultConfig, then a file (configfile.Load), then flags.
+type Config struct {
+	API             APIConfig      `yaml:"api"`
+	Ops             OpsConfig      `yaml:"ops"`
+	Store           StoreConfig    `yaml:"store"`
+	ReadOnly        bool           `yaml:"read_only"`
+	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
+	Log             logging.Config `yaml:"log"`
+
+	// AdminToken is read from API.AdminTokenFile or NSCALE_ADMIN_TOKEN by
+	// LoadSecrets, never from the config file itself.
+	AdminToken []byte `yaml:"-"`
+	// dsnIsSecret marks a DSN read from dsn_file or the environment, where
+	// a password is allowed.
+	dsnIsSecret bool
+}
+
+// APIConfig is the REST admin API listener.
+type APIConfig struct {
+	Listen         configfile.HostPort `yaml:"listen"`
+	AdminTokenFile string              `yaml:"admin_token_file"`
+}
+
+// OpsConfig is the separate listener for /livez, /readyz and /metrics.
+type OpsConfig struct {
+	Listen configfile.HostPort `yaml:"listen"`
+}
+
+// StoreConfig selects the catalog store.
+type StoreConfig struct {
+	Dialect        string        `yaml:"dialect"`
+	DSN            string        `yaml:"dsn"`
+	DSNFile        string        `yaml:"dsn_file"`
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	MaxOpenConns   int           `yaml:"max_open_conns"`
+}
+
+// Environment variables that may carry secrets.
+const (
+	EnvAdminToken = "NSCALE_ADMIN_TOKEN"
+	EnvStoreDSN   = "NSCALE_STORE_DSN"
+)
+
+// DefaultConfig is the embedded default: SQLite under ./data, loopback only.
+func DefaultConfig() Config {
+	return Config{
+		API:             APIConfig{Listen: "127.0.0.1:7080", AdminTokenFile: "./data/admin.token"},
+		Ops:             OpsConfig{Listen: "127.0.0.1:7090"},
+		Store:           StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
+		ShutdownTimeout: 15 * time.Second,
+		Log:             logging.Config{Level: "info", Format: "json"},
+	}
+}
+
+//go:embed default-config.yaml
+var defaultConfigYAML []byte
+
+// DefaultConfigYAML is the commented default file printed by
+// --print-default-config. A test keeps it equal to DefaultConfig.
+func DefaultConfigYAML() []byte { return defaultConfigYAML }
+
+// Validate checks what the decoder cannot: combinations and ranges.
+func (c *Config) Validate() error {
+	var errs []error
+	switch store.Dialect(c.Store.Dialect) {
+	case store.SQLite, store.Postgres, store.MySQL:
+	default:
+		errs = append(errs, fmt.Errorf("store.dialect %q: want sqlite, postgres or mysql", c.Store.Dialect))
+	}
+	if c.Store.DSN != "" && c.Store.DSNFile != "" && !c.dsnIsSecret {
+		errs = append(errs, errors.New("store.dsn and store.dsn_file are both set: keep one"))
+	}
+	if !c.dsnIsSecret && hasPassword(c.Store.DSN) {
+		errs = append(errs, fmt.Errorf("store.dsn contains a password: put the DSN in store.dsn_file or %s instead", EnvStoreDSN))
+	}
+	if c.Store.ConnectTimeout <= 0 {
+		errs = append(errs, errors.New("store.connect_timeout must be positive"))
+	}
+	if c.Store.MaxOpenConns < 1 {
+		errs = append(errs, errors.New("store.max_open_conns must be at least 1"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("shutdown_timeout must be positive"))
+	}
+	if c.API.Listen == c.Ops.Listen && !strings.HasSuffix(string(c.API.Listen), ":0") {
+		errs = append(errs, fmt.Errorf("api.listen and ops.listen are both %s: the ops listener must be separate", c.API.Listen))
+	}
+	if err := c.Log.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("log: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// hasPassword spots the two DSN shapes that carry one: URLs
+// (postgres://u:p@h/db) and MySQL's u:p@tcp(h)/db.
+func hasPassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
+	if at := strings.LastIndex(dsn, "@"); at > 0 && !strings.Contains(dsn, "://") {
+		return strings.Contains(dsn[:at], ":")
+	}
+	return strings.Contains(dsn, "password=")
+}
+
+// LoadSecrets reads the admin token and, when configured, the store DSN from
+// their files or the environment. The DSN from a file or env may hold a
+// password; it is never logged.
+func (c *Config) LoadSecrets(getenv func(string) string) error {
+	if v := getenv(EnvStoreDSN); v != "" {
+		c.Store.DSN, c.dsnIsSecret = v, true
+	} else if c.Store.DSNFile != "" {
+		b, err := os.ReadFile(c.Store.DSNFile)
+		if err != nil {
+			return fmt.Errorf("store.dsn_file: %w", err)
+		}
+		c.Store.DSN, c.dsnIsSecret = strings.TrimSpace(string(b)), true
+	}
+	if v := getenv(EnvAdminToken); v != "" {
+		c.AdminToken = []byte(v)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Every dialect has the same numbered migrations, ending at
+// LatestSchemaVersion, and each creates the same tables.
+func TestMigrationsMatchAcrossDialects(t *testing.T) {
+	var want, wantTables []string
+	createTable := regexp.MustCompile(`(?i)^CREATE TABLE (?:IF NOT EXISTS )?(\w+)`)
+	for _, d := range AllDialects() {
+		ms, err := migrations(d)
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		var got, tables []string
+		for _, m := range ms {
+			got = append(got, m.name)
+			for _, st := range m.statements {
+				if sm := createTable.FindStringSubmatch(strings.TrimSpace(st)); sm != nil {
+					tables = append(tables, sm[1])
+				}
+			}
+		}
+		sort.Strings(tables)
+		if len(tables) < 15 {
+			t.Fatalf("%s creates only %v", d, tables)
+		}
+		if wantTables == nil {
+			wantTables = tables
+		} else if !reflect.DeepEqual(tables, wantTables) {
+			t.Fatalf("%s creates tables %v, want %v", d, tables, wantTables)
+		}
+		if ms[len(ms)-1].version != LatestSchemaVersion {
+			t.Fatalf("%s: last migration %d, LatestSchemaVersion %d", d, ms[len(ms)-1].version, LatestSchemaVersion)
+		}
+		if want == nil {
+			want = got
+		} else if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s migrations %v, want %v", d, got, want)
+		}
+	}
+}
+
+func TestSplitStatements(t *testing.T) {
+	body := "-- comment; with a semicolon\nCREATE TABLE a (\n  x INT -- trailing\n);\n\nINSERT INTO a VALUES (1);\nSELECT 1"
+	got := splitStatements(body)
+	want := []string{"CREATE TABLE a (\n  x INT -- trailing\n)", "INSERT INTO a VALUES (1)", "SELECT 1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("splitStatements = %q, want %q", got, want)
+	}
+}
+
+func TestPageToken(t *testing.T) {
+	tok := encodePageToken("databases", "sales")
+	key, err := decodePageToken("databases", tok, 1)
+	if err != nil || !reflect.DeepEqual(key, []string{"sales"}) {
+		t.Fatalf("round trip: %v, %v", key, err)
+	}
+	for _, bad := range []struct {
+		list string
+		n    int
+	}{{"principals", 1}, {"databases", 2}} {
+		if _, err := decodePageToken(bad.list, tok, bad.n); err == nil {
+			t.Errorf("token accepted by list %s with %d keys", bad.list, bad.n)
+		}
+	}
+}

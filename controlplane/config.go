@@ -20,6 +20,7 @@ type Config struct {
 	API             APIConfig      `yaml:"api"`
 	Ops             OpsConfig      `yaml:"ops"`
 	Store           StoreConfig    `yaml:"store"`
+	LocalFiles      LocalFiles     `yaml:"local_files"`
 	ReadOnly        bool           `yaml:"read_only"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
 	Log             logging.Config `yaml:"log"`
@@ -43,6 +44,13 @@ type OpsConfig struct {
 	Listen configfile.HostPort `yaml:"listen"`
 }
 
+// LocalFiles is the embedded default's object store: file:// tables under
+// Root, served at /blob/ to holders of a URL signed with the key in KeyFile.
+type LocalFiles struct {
+	Root    string `yaml:"root"`
+	KeyFile string `yaml:"key_file"`
+}
+
 // StoreConfig selects the catalog store.
 type StoreConfig struct {
 	Dialect        string        `yaml:"dialect"`
@@ -64,6 +72,7 @@ func DefaultConfig() Config {
 		API:             APIConfig{Listen: "127.0.0.1:7080", AdminTokenFile: "./data/admin.token"},
 		Ops:             OpsConfig{Listen: "127.0.0.1:7090"},
 		Store:           StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
+		LocalFiles:      LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
 	}
@@ -95,6 +104,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.MaxOpenConns < 1 {
 		errs = append(errs, errors.New("store.max_open_conns must be at least 1"))
+	}
+	if c.LocalFiles.Root != "" && c.LocalFiles.KeyFile == "" {
+		errs = append(errs, errors.New("local_files.key_file is required when local_files.root is set"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout must be positive"))

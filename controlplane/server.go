@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/nscale/nscale/internal/metrics"
 	"github.com/nscale/nscale/internal/run"
 	"github.com/nscale/nscale/internal/version"
+	"github.com/nscale/nscale/presign"
 )
 
 // Server is one control-plane replica.
@@ -36,11 +38,10 @@ type Server struct {
 
 	// ready is closed once the listeners are bound; tests and main read
 	// the bound addresses after it.
-	ready    chan struct{}
-	apiAddr  net.Addr
-	opsAddr  net.Addr
-	started  time.Time
-	tokenGen bool
+	ready   chan struct{}
+	apiAddr net.Addr
+	opsAddr net.Addr
+	started time.Time
 }
 
 // New validates cfg and returns a Server; nothing is opened until Run.
@@ -104,7 +105,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return health.Result{Code: health.Ready, Message: "serving on " + s.apiAddr.String()}
 	})
 
-	apiHandler := api.New(api.Config{
+	var apiHandler http.Handler = api.New(api.Config{
 		Token:    token,
 		Store:    st,
 		Health:   s.health,
@@ -114,6 +115,20 @@ func (s *Server) Run(ctx context.Context) error {
 		Logger:   s.log.With("component", "api"),
 		Registry: s.reg,
 	})
+	if s.cfg.LocalFiles.Root != "" {
+		blob, err := s.blobServer()
+		if err != nil {
+			apiLn.Close()
+			opsLn.Close()
+			return err
+		}
+		mux := http.NewServeMux()
+		// Signed URLs are their own authentication: no admin token here.
+		mux.Handle("GET "+presign.BlobPrefix, blob)
+		mux.Handle("HEAD "+presign.BlobPrefix, blob)
+		mux.Handle("/", apiHandler)
+		apiHandler = mux
+	}
 	opsHandler := s.health.OpsHandler(metrics.Handler(s.reg))
 	close(s.ready)
 	s.log.Info("control plane starting", "version", version.String(), "store", string(st.Dialect()),
@@ -127,6 +142,20 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("control plane stopped")
 	}
 	return err
+}
+
+// blobServer serves local_files.root to holders of URLs signed with the
+// shared key.
+func (s *Server) blobServer() (http.Handler, error) {
+	lf := s.cfg.LocalFiles
+	if err := os.MkdirAll(lf.Root, 0o750); err != nil {
+		return nil, fmt.Errorf("local_files.root: %w", err)
+	}
+	key, err := presign.LoadOrCreateKeyFile(lf.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("local_files.key_file: %w", err)
+	}
+	return presign.FileServer(lf.Root, key, time.Now), nil
 }
 
 // adminToken returns the configured token, creating the token file with a

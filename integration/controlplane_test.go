@@ -261,3 +261,21 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Errorf("last line should name schema %d and the known %d: %q", newer, known, last)
 	}
 }
+
+// The embedded store and the admin token are readable by their owner only.
+func TestEmbeddedFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	d, _, _ := startControlPlane(t, dir, nil)
+	for _, f := range []string{"nscale.db", "nscale.db-wal", "admin.token"} {
+		fi, err := os.Stat(filepath.Join(dir, "data", f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v; others may read it", f, fi.Mode().Perm())
+		}
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	d.exit(t, 10*time.Second)
+}

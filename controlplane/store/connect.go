@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -159,6 +160,8 @@ func connectSQLite(cfg Config) (conn, error) {
 			}
 		} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return conn{}, apierr.Wrap(apierr.Unavailable, err, "cannot create the directory of sqlite database file %s", target)
+		} else if err := createPrivate(path); err != nil {
+			return conn{}, apierr.Wrap(apierr.Unavailable, err, "cannot create sqlite database file %s", target)
 		}
 	} else {
 		target = ":memory:"
@@ -196,4 +199,18 @@ func unavailable(d Dialect, c conn, timeout time.Duration, err error) error {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// createPrivate creates the database file owner-only before SQLite does: it
+// holds token hashes and policy, and SQLite gives its -wal and -shm files the
+// database file's mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

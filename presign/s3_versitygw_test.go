@@ -225,3 +225,23 @@ func pathOf(raw string) string {
 	}
 	return u.EscapedPath()
 }
+
+// TestGatewayExpiredAfterWaiting is the literal case: a 1-second URL signed
+// now and fetched 2 seconds later is refused as expired.
+func TestGatewayExpiredAfterWaiting(t *testing.T) {
+	srv := startGateway(t)
+	srv.PutObject(t, vgwBucket, "y", []byte("y"))
+	s := gatewaySigner(t, srv, srv.SecretKey, time.Now)
+	u, err := s.SignGet(context.Background(), Object{Bucket: vgwBucket, Key: "y"}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := fetch(t, u.URL, ""); code != http.StatusOK {
+		t.Fatalf("fresh 1s URL: %d, want 200", code)
+	}
+	time.Sleep(2 * time.Second)
+	code, body := fetch(t, u.URL, "")
+	if code != http.StatusForbidden || !strings.Contains(string(body), "expired") {
+		t.Errorf("after 2s: %d %q, want 403 expired", code, body)
+	}
+}

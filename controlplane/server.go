@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nscale/nscale/controlplane/api"
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
@@ -106,7 +107,7 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 
 	var apiHandler http.Handler = api.New(api.Config{
-		Token:    token,
+		Auth:     auth.Chain{auth.AdminToken{Token: token}},
 		Store:    st,
 		Health:   s.health,
 		Version:  version.String(),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/health"
@@ -24,7 +25,7 @@ type Store interface {
 
 // Config wires the API to the rest of the control plane.
 type Config struct {
-	Token    []byte
+	Auth     auth.Authenticator
 	Store    Store
 	Health   *health.Checker
 	Version  string

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nscale/nscale/controlplane/api"
 	"github.com/nscale/nscale/controlplane/apitypes"
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/health"
 )
@@ -48,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 		return health.Result{Code: health.Ready, Message: "ok"}
 	})
 	reg := prometheus.NewRegistry()
-	h := api.New(api.Config{Token: []byte(token), Store: st, Health: hc, Version: "v-test",
+	h := api.New(api.Config{Auth: auth.Chain{auth.AdminToken{Token: []byte(token)}}, Store: st, Health: hc, Version: "v-test",
 		Started: time.Now().Add(-time.Minute), Logger: log, Registry: reg})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -2,8 +2,6 @@ package api
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/logging"
 )
@@ -49,7 +48,7 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 
 		var err error
 		if !public {
-			err = s.authenticate(r)
+			r, err = s.authenticate(r)
 		}
 		if err == nil {
 			err = h(w, r)
@@ -69,23 +68,21 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 	})
 }
 
-// authenticate checks the bearer token in constant time. Both sides are
-// hashed first so the comparison also hides the token's length.
-func (s *server) authenticate(r *http.Request) error {
+// authenticate reads the bearer token and asks the authenticators.
+func (s *server) authenticate(r *http.Request) (*http.Request, error) {
 	h := r.Header.Get("Authorization")
-	scheme, tok, ok := strings.Cut(h, " ")
 	if h == "" {
-		return apierr.New(apierr.Unauthenticated, "missing bearer token: send Authorization: Bearer <token>")
+		return r, apierr.New(apierr.Unauthenticated, "missing bearer token: send Authorization: Bearer <token>")
 	}
+	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return apierr.New(apierr.Unauthenticated, "malformed Authorization header: want Bearer <token>")
+		return r, apierr.New(apierr.Unauthenticated, "malformed Authorization header: want Bearer <token>")
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
-	want := sha256.Sum256(s.cfg.Token)
-	if len(s.cfg.Token) == 0 || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		return apierr.New(apierr.Unauthenticated, "invalid bearer token")
+	p, err := s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(tok))
+	if err != nil {
+		return r, err
 	}
-	return nil
+	return r.WithContext(auth.WithPrincipal(r.Context(), p)), nil
 }
 
 // writeError is the one place API errors become HTTP answers. Internal errors

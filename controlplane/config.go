@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nscale/nscale/controlplane/storage"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/logging"
@@ -21,6 +22,7 @@ type Config struct {
 	Ops             OpsConfig      `yaml:"ops"`
 	Store           StoreConfig    `yaml:"store"`
 	LocalFiles      LocalFiles     `yaml:"local_files"`
+	S3              storage.Config `yaml:"s3"`
 	ReadOnly        bool           `yaml:"read_only"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
 	Log             logging.Config `yaml:"log"`
@@ -73,6 +75,7 @@ func DefaultConfig() Config {
 		Ops:             OpsConfig{Listen: "127.0.0.1:7090"},
 		Store:           StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
 		LocalFiles:      LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
+		S3:              storage.DefaultConfig(),
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
 	}
@@ -107,6 +110,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LocalFiles.Root != "" && c.LocalFiles.KeyFile == "" {
 		errs = append(errs, errors.New("local_files.key_file is required when local_files.root is set"))
+	}
+	if err := c.S3.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout must be positive"))

@@ -23,6 +23,7 @@ Usage:
 
 Commands:
   status [--detail]   show the control plane's status (and each component's)
+  sql STATEMENTS      run DDL/DCL (CREATE EXTERNAL TABLE, GRANT, ...); -f FILE or -f - for stdin
 
 Global flags:
   --server URL        control plane REST API (env NSCALE_SERVER; default http://127.0.0.1:7080)
@@ -79,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	commands := map[string]func(context.Context, *apiclient.Client, globals, []string, io.Writer) error{
 		"status": statusCmd,
+		"sql":    sqlCmd,
 	}
 	f, ok := commands[cmd]
 	if !ok {

@@ -26,6 +26,7 @@ type Store interface {
 // Config wires the API to the rest of the control plane.
 type Config struct {
 	Auth     auth.Authenticator
+	SQL      SQLExecutor
 	Store    Store
 	Health   *health.Checker
 	Version  string
@@ -62,6 +63,7 @@ func (s *server) table() []route {
 	return []route{
 		{Route{Method: "GET", Path: "/api/v1/openapi.json", Public: true}, s.openapi},
 		{Route{Method: "GET", Path: "/api/v1/status"}, s.status},
+		{Route{Method: "POST", Path: "/api/v1/sql"}, s.sql},
 	}
 }
 

@@ -237,11 +237,20 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 	if !reflect.DeepEqual(inDoc, inCode) {
 		t.Errorf("document has %v, handlers have %v", inDoc, inCode)
 	}
-	for name, typ := range map[string]reflect.Type{
-		"Status":    reflect.TypeOf(apitypes.Status{}),
-		"Component": reflect.TypeOf(apitypes.Component{}),
-		"Error":     reflect.TypeOf(apitypes.Error{}),
-	} {
+	goTypes := map[string]reflect.Type{
+		"Status":      reflect.TypeOf(apitypes.Status{}),
+		"Component":   reflect.TypeOf(apitypes.Component{}),
+		"Error":       reflect.TypeOf(apitypes.Error{}),
+		"SQLRequest":  reflect.TypeOf(apitypes.SQLRequest{}),
+		"SQLResponse": reflect.TypeOf(apitypes.SQLResponse{}),
+		"SQLResult":   reflect.TypeOf(apitypes.SQLResult{}),
+	}
+	for name := range doc.Comps.Schemas {
+		if _, ok := goTypes[name]; !ok {
+			t.Errorf("schema %s has no Go type in this test; add it so the two cannot drift", name)
+		}
+	}
+	for name, typ := range goTypes {
 		schema, ok := doc.Comps.Schemas[name]
 		if !ok {
 			t.Errorf("schema %s missing", name)

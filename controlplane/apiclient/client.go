@@ -4,6 +4,7 @@
 package apiclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,12 +70,36 @@ func (c *Client) Status(ctx context.Context, detail bool) (*apitypes.Status, err
 	return &st, nil
 }
 
+// SQL runs DDL/DCL statements with POST /api/v1/sql.
+func (c *Client) SQL(ctx context.Context, sql string) ([]apitypes.SQLResult, error) {
+	var resp apitypes.SQLResponse
+	if err := c.do(ctx, http.MethodPost, "/api/v1/sql", nil, apitypes.SQLRequest{SQL: sql}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Results, nil
+}
+
 func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	return c.do(ctx, http.MethodGet, path, q, nil, out)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.base.JoinPath(path)
 	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	var reqBody io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return &Error{Message: err.Error()}
+		}
+		reqBody = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), reqBody)
 	if err != nil {
 		return &Error{Message: err.Error()}
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

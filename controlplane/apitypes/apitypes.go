@@ -37,3 +37,23 @@ type Component struct {
 
 // RequestIDHeader carries the request id in both directions.
 const RequestIDHeader = "X-Request-Id"
+
+// SQLRequest is POST /api/v1/sql: one or more ;-separated DDL/DCL statements.
+type SQLRequest struct {
+	SQL string `json:"sql"`
+}
+
+// SQLResponse holds one result per executed statement, in order.
+type SQLResponse struct {
+	Results []SQLResult `json:"results"`
+}
+
+// SQLResult is what one statement did: a message for changes, a table for
+// SHOW and DESCRIBE.
+type SQLResult struct {
+	Statement     string     `json:"statement"`
+	Message       string     `json:"message"`
+	Columns       []string   `json:"columns,omitempty"`
+	Rows          [][]string `json:"rows,omitempty"`
+	PolicyVersion int64      `json:"policy_version"`
+}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/nscale/nscale/internal/sqlsubset"
@@ -128,20 +129,12 @@ func benchPairs(s *Snapshot, n int) []benchPair {
 		tables = append(tables, k)
 	}
 	// Map order is random: sort for a reproducible sequence.
-	sortStrings(tables)
+	slices.Sort(tables)
 	out := make([]benchPair, n)
 	for i := range out {
 		out[i] = benchPair{fmt.Sprintf("u%03d", r.IntN(500)), tables[r.IntN(len(tables))]}
 	}
 	return out
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // BenchmarkEngineEvaluate is the steady state: one Engine per policy

@@ -1,0 +1,254 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nscale/nscale/controlplane/apitypes"
+	"github.com/nscale/nscale/controlplane/auth"
+	"github.com/nscale/nscale/controlplane/policy"
+	"github.com/nscale/nscale/controlplane/statement"
+	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/apierr"
+)
+
+// visibleTables lists "db.table" names a user can read, using one compiled
+// policy for all of them.
+func (s *Service) visibleTables(ctx context.Context, user, db string) ([]string, error) {
+	eng, err := s.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = s.eachTable(ctx, db, func(t store.Table) error {
+		_, err := eng.Evaluate(user, tableKey(t.Database, t.Name))
+		switch {
+		case err == nil:
+			out = append(out, tableKey(t.Database, t.Name))
+		case apierr.Is(err, apierr.PermissionDenied):
+		default:
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) eachTable(ctx context.Context, db string, fn func(store.Table) error) error {
+	var dbs []string
+	if db != "" {
+		dbs = []string{db}
+	} else {
+		page := store.Page{PageSize: store.MaxPageSize}
+		for {
+			ds, next, err := s.store.ListDatabases(ctx, page)
+			if err != nil {
+				return err
+			}
+			for _, d := range ds {
+				dbs = append(dbs, d.Name)
+			}
+			if next == "" {
+				break
+			}
+			page.PageToken = next
+		}
+	}
+	for _, d := range dbs {
+		page := store.Page{PageSize: store.MaxPageSize}
+		for {
+			ts, next, err := s.store.ListTables(ctx, d, page)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				if err := fn(t); err != nil {
+					return err
+				}
+			}
+			if next == "" {
+				break
+			}
+			page.PageToken = next
+		}
+	}
+	return nil
+}
+
+func (s *Service) showDatabases(ctx context.Context, p auth.Principal, admin bool) (apitypes.SQLResult, error) {
+	res := apitypes.SQLResult{Columns: []string{"database", "comment"}}
+	if !admin {
+		tables, err := s.visibleTables(ctx, p.User, "")
+		if err != nil {
+			return res, err
+		}
+		seen := map[string]bool{}
+		for _, t := range tables {
+			db, _, _ := strings.Cut(t, ".")
+			if !seen[db] {
+				seen[db] = true
+				res.Rows = append(res.Rows, []string{db, ""})
+			}
+		}
+		return res, nil
+	}
+	page := store.Page{PageSize: store.MaxPageSize}
+	for {
+		ds, next, err := s.store.ListDatabases(ctx, page)
+		if err != nil {
+			return res, err
+		}
+		for _, d := range ds {
+			res.Rows = append(res.Rows, []string{d.Name, d.Comment})
+		}
+		if next == "" {
+			return res, nil
+		}
+		page.PageToken = next
+	}
+}
+
+func (s *Service) showTables(ctx context.Context, p auth.Principal, admin bool, st *statement.ShowTables) (apitypes.SQLResult, error) {
+	res := apitypes.SQLResult{Columns: []string{"database", "table", "format", "location"}}
+	if st.Database != "" {
+		if _, err := s.store.GetDatabase(ctx, st.Database); err != nil {
+			return res, err
+		}
+	}
+	var visible map[string]bool
+	if !admin {
+		names, err := s.visibleTables(ctx, p.User, st.Database)
+		if err != nil {
+			return res, err
+		}
+		visible = map[string]bool{}
+		for _, n := range names {
+			visible[n] = true
+		}
+	}
+	err := s.eachTable(ctx, st.Database, func(t store.Table) error {
+		if admin || visible[tableKey(t.Database, t.Name)] {
+			res.Rows = append(res.Rows, []string{t.Database, t.Name, t.Format, t.Location})
+		}
+		return nil
+	})
+	return res, err
+}
+
+// describe shows an admin the whole table with tags and masks, and a user
+// exactly the columns and masks policy gives them.
+func (s *Service) describe(ctx context.Context, p auth.Principal, admin bool, st *statement.Describe) (apitypes.SQLResult, error) {
+	res := apitypes.SQLResult{Columns: []string{"column", "type", "partition", "mask", "tags", "comment"}}
+	if !admin {
+		eff, err := s.Evaluate(ctx, p.User, st.Table.Database, st.Table.Table)
+		if err != nil {
+			return res, err
+		}
+		for _, c := range eff.Columns {
+			mask := ""
+			if c.Mask != nil {
+				mask = c.Mask.String()
+			}
+			res.Rows = append(res.Rows, []string{c.Name, c.Type.String(), "", mask, "", ""})
+		}
+		return res, nil
+	}
+	t, err := s.store.GetTable(ctx, st.Table.Database, st.Table.Table)
+	if err != nil {
+		return res, err
+	}
+	tags, err := s.store.ColumnTags(ctx, t.Database, t.Name)
+	if err != nil {
+		return res, err
+	}
+	masks := map[string][]string{}
+	page := store.Page{PageSize: store.MaxPageSize}
+	for {
+		ms, next, err := s.store.ListMasks(ctx, t.Database, t.Name, page)
+		if err != nil {
+			return res, err
+		}
+		for _, m := range ms {
+			who := "everyone"
+			if m.Principal != nil {
+				who = string(m.Principal.Kind) + " " + m.Principal.Name
+			}
+			masks[m.Column] = append(masks[m.Column], fmt.Sprintf("%s for %s", maskString(m.Function, m.Args), who))
+		}
+		if next == "" {
+			break
+		}
+		page.PageToken = next
+	}
+	for _, c := range t.Columns {
+		part := ""
+		if c.IsPartition {
+			part = "yes"
+		}
+		ct := tags[c.Name]
+		sort.Strings(ct)
+		res.Rows = append(res.Rows, []string{c.Name, c.Type, part, strings.Join(masks[c.Name], "; "), strings.Join(ct, ", "), c.Comment})
+	}
+	res.Message = fmt.Sprintf("%s %s at %s", t.Format, statement.TableName{Database: t.Database, Table: t.Name}, t.Location)
+	return res, nil
+}
+
+func maskString(fn string, args []int64) string {
+	if len(args) == 0 {
+		return fn
+	}
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = fmt.Sprint(a)
+	}
+	return fn + "(" + strings.Join(parts, ", ") + ")"
+}
+
+func (s *Service) showGrants(ctx context.Context, st *statement.ShowGrants) (apitypes.SQLResult, error) {
+	res := apitypes.SQLResult{Columns: []string{"id", "principal", "privilege", "on", "columns", "filter", "granted_by"}}
+	var f store.GrantFilter
+	if st.To != nil {
+		r := principalRef(*st.To)
+		f.Principal = &r
+	}
+	if st.On != nil {
+		f.Database, f.Table = st.On.Database, st.On.Table
+	}
+	page := store.Page{PageSize: store.MaxPageSize}
+	for {
+		gs, next, err := s.store.ListGrants(ctx, f, page)
+		if err != nil {
+			return res, err
+		}
+		for _, g := range gs {
+			on := "catalog"
+			switch g.Securable.Kind {
+			case store.SecurableDatabase:
+				on = "database " + g.Securable.Database
+			case store.SecurableTable:
+				on = statement.TableName{Database: g.Securable.Database, Table: g.Securable.Table}.String()
+			}
+			filter := ""
+			if g.Filter != nil {
+				filter = g.Filter.SQL
+			}
+			res.Rows = append(res.Rows, []string{g.ID, string(g.Principal.Kind) + " " + g.Principal.Name, string(g.Privilege),
+				on, strings.Join(g.Columns, ", "), filter, g.GrantedBy})
+		}
+		if next == "" {
+			return res, nil
+		}
+		page.PageToken = next
+	}
+}
+
+// Evaluate is the effective policy of user on db.table.
+func (s *Service) Evaluate(ctx context.Context, user, db, table string) (*policy.Effective, error) {
+	eng, err := s.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return eng.Evaluate(user, tableKey(db, table))
+}

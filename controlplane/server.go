@@ -21,6 +21,8 @@ import (
 
 	"github.com/nscale/nscale/controlplane/api"
 	"github.com/nscale/nscale/controlplane/auth"
+	"github.com/nscale/nscale/controlplane/catalog"
+	"github.com/nscale/nscale/controlplane/storage"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
@@ -106,8 +108,20 @@ func (s *Server) Run(ctx context.Context) error {
 		return health.Result{Code: health.Ready, Message: "serving on " + s.apiAddr.String()}
 	})
 
+	objects := &catalog.ObjectStore{LocalRoot: s.cfg.LocalFiles.Root}
+	st3, err := storage.New(ctx, s.cfg.S3)
+	if err != nil {
+		apiLn.Close()
+		opsLn.Close()
+		return err
+	}
+	objects.S3 = st3.S3()
+	cat := catalog.New(catalog.Config{Store: st, Objects: objects, LocalRoot: s.cfg.LocalFiles.Root,
+		Logger: s.log.With("component", "catalog")})
 	var apiHandler http.Handler = api.New(api.Config{
-		Auth:     auth.Chain{auth.AdminToken{Token: token}},
+		Auth:     auth.Chain{auth.AdminToken{Token: token}, auth.UserTokens{Store: cat}},
+		SQL:      cat,
+		Catalog:  cat,
 		Store:    st,
 		Health:   s.health,
 		Version:  version.String(),

@@ -24,6 +24,13 @@ Usage:
 Commands:
   status [--detail]   show the control plane's status (and each component's)
   sql STATEMENTS      run DDL/DCL (CREATE EXTERNAL TABLE, GRANT, ...); -f FILE or -f - for stdin
+  explain --user U DB.TABLE
+                      what U gets from DB.TABLE (columns, masks, row filter) and why
+  tokens create --user U [--ttl 24h] [--name N] | list [--user U] | revoke ID
+  users create|list|show|delete NAME | set-attribute USER K=V | delete-attribute USER K
+  groups create|list|show|delete NAME | add-member|remove-member GROUP user:NAME|group:NAME
+  databases | tables DB | grants [--table DB.T]
+  audit [--limit N]   the audit trail, newest first
 
 Global flags:
   --server URL        control plane REST API (env NSCALE_SERVER; default http://127.0.0.1:7080)
@@ -79,8 +86,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return 0
 	}
 	commands := map[string]func(context.Context, *apiclient.Client, globals, []string, io.Writer) error{
-		"status": statusCmd,
-		"sql":    sqlCmd,
+		"status":    statusCmd,
+		"sql":       sqlCmd,
+		"explain":   explainCmd,
+		"tokens":    tokensCmd,
+		"users":     principalCmd("user"),
+		"groups":    principalCmd("group"),
+		"audit":     auditCmd,
+		"databases": databasesCmd,
+		"tables":    tablesCmd,
+		"grants":    grantsCmd,
 	}
 	f, ok := commands[cmd]
 	if !ok {

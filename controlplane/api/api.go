@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nscale/nscale/controlplane/auth"
+	"github.com/nscale/nscale/controlplane/catalog"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/health"
@@ -27,6 +28,7 @@ type Store interface {
 type Config struct {
 	Auth     auth.Authenticator
 	SQL      SQLExecutor
+	Catalog  *catalog.Service
 	Store    Store
 	Health   *health.Checker
 	Version  string
@@ -64,6 +66,23 @@ func (s *server) table() []route {
 		{Route{Method: "GET", Path: "/api/v1/openapi.json", Public: true}, s.openapi},
 		{Route{Method: "GET", Path: "/api/v1/status"}, s.status},
 		{Route{Method: "POST", Path: "/api/v1/sql"}, s.sql},
+		{Route{Method: "GET", Path: "/api/v1/explain"}, s.explain},
+		{Route{Method: "POST", Path: "/api/v1/tokens"}, s.createToken},
+		{Route{Method: "GET", Path: "/api/v1/tokens"}, s.listTokens},
+		{Route{Method: "DELETE", Path: "/api/v1/tokens/{id}"}, s.revokeToken},
+		{Route{Method: "POST", Path: "/api/v1/principals"}, s.createPrincipal},
+		{Route{Method: "GET", Path: "/api/v1/principals"}, s.listPrincipals},
+		{Route{Method: "GET", Path: "/api/v1/principals/{kind}/{name}"}, s.getPrincipal},
+		{Route{Method: "DELETE", Path: "/api/v1/principals/{kind}/{name}"}, s.deletePrincipal},
+		{Route{Method: "PUT", Path: "/api/v1/users/{user}/attributes/{key}"}, s.setAttribute},
+		{Route{Method: "DELETE", Path: "/api/v1/users/{user}/attributes/{key}"}, s.deleteAttribute},
+		{Route{Method: "PUT", Path: "/api/v1/groups/{group}/members/{kind}/{member}"}, s.addMember},
+		{Route{Method: "DELETE", Path: "/api/v1/groups/{group}/members/{kind}/{member}"}, s.removeMember},
+		{Route{Method: "GET", Path: "/api/v1/audit"}, s.listAudit},
+		{Route{Method: "GET", Path: "/api/v1/databases"}, s.listDatabases},
+		{Route{Method: "GET", Path: "/api/v1/databases/{db}/tables"}, s.listTables},
+		{Route{Method: "GET", Path: "/api/v1/databases/{db}/tables/{table}"}, s.getTable},
+		{Route{Method: "GET", Path: "/api/v1/grants"}, s.listGrants},
 	}
 }
 

@@ -238,12 +238,29 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		t.Errorf("document has %v, handlers have %v", inDoc, inCode)
 	}
 	goTypes := map[string]reflect.Type{
-		"Status":      reflect.TypeOf(apitypes.Status{}),
-		"Component":   reflect.TypeOf(apitypes.Component{}),
-		"Error":       reflect.TypeOf(apitypes.Error{}),
-		"SQLRequest":  reflect.TypeOf(apitypes.SQLRequest{}),
-		"SQLResponse": reflect.TypeOf(apitypes.SQLResponse{}),
-		"SQLResult":   reflect.TypeOf(apitypes.SQLResult{}),
+		"Status":           reflect.TypeOf(apitypes.Status{}),
+		"Component":        reflect.TypeOf(apitypes.Component{}),
+		"Error":            reflect.TypeOf(apitypes.Error{}),
+		"SQLRequest":       reflect.TypeOf(apitypes.SQLRequest{}),
+		"SQLResponse":      reflect.TypeOf(apitypes.SQLResponse{}),
+		"SQLResult":        reflect.TypeOf(apitypes.SQLResult{}),
+		"Explain":          reflect.TypeOf(apitypes.Explain{}),
+		"TokenRequest":     reflect.TypeOf(apitypes.TokenRequest{}),
+		"Token":            reflect.TypeOf(apitypes.Token{}),
+		"TokenList":        reflect.TypeOf(apitypes.TokenList{}),
+		"Principal":        reflect.TypeOf(apitypes.Principal{}),
+		"PrincipalRequest": reflect.TypeOf(apitypes.PrincipalRequest{}),
+		"PrincipalList":    reflect.TypeOf(apitypes.PrincipalList{}),
+		"AttributeRequest": reflect.TypeOf(apitypes.AttributeRequest{}),
+		"AuditEvent":       reflect.TypeOf(apitypes.AuditEvent{}),
+		"AuditList":        reflect.TypeOf(apitypes.AuditList{}),
+		"Database":         reflect.TypeOf(apitypes.Database{}),
+		"DatabaseList":     reflect.TypeOf(apitypes.DatabaseList{}),
+		"Column":           reflect.TypeOf(apitypes.Column{}),
+		"Table":            reflect.TypeOf(apitypes.Table{}),
+		"TableList":        reflect.TypeOf(apitypes.TableList{}),
+		"Grant":            reflect.TypeOf(apitypes.Grant{}),
+		"GrantList":        reflect.TypeOf(apitypes.GrantList{}),
 	}
 	for name := range doc.Comps.Schemas {
 		if _, ok := goTypes[name]; !ok {

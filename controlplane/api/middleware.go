@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 			r, err = s.authenticate(r)
 		}
 		if err == nil {
-			err = h(w, r)
+			err = s.call(h, w, r)
 		}
 		if err != nil {
 			s.writeError(w, r, id, err)
@@ -66,6 +67,17 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 		s.cfg.Logger.Debug("request", logging.KeyRequestID, id, logging.KeyMethod, r.Method,
 			logging.KeyPath, route, logging.KeyStatus, w.status, logging.KeyDuration, elapsed)
 	})
+}
+
+// call runs h, turning a panic into an internal error so the caller gets
+// the usual JSON answer and the stack stays in the log.
+func (s *server) call(h handlerFunc, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = apierr.New(apierr.Internal, "panic: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return h(w, r)
 }
 
 // authenticate reads the bearer token and asks the authenticators.

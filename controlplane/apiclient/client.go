@@ -83,6 +83,12 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 	return c.do(ctx, http.MethodGet, path, q, nil, out)
 }
 
+// Do calls any endpoint: in (if not nil) is sent as JSON, the answer is
+// decoded into out (if not nil). Path segments must already be escaped.
+func (c *Client) Do(ctx context.Context, method, path string, q url.Values, in, out any) error {
+	return c.do(ctx, method, path, q, in, out)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, out any) error {
 	u := c.base.JoinPath(path)
 	u.RawQuery = q.Encode()
@@ -114,6 +120,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 	if err != nil {
 		return &Error{Message: fmt.Sprintf("reading the answer from %s: %s", c.base, reason(err)), Status: resp.StatusCode}
 	}
+	if resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if ct != "application/json" {
 		return &Error{Status: resp.StatusCode, Message: fmt.Sprintf(
@@ -125,6 +134,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in, 
 			return &Error{Status: resp.StatusCode, Message: fmt.Sprintf("HTTP %d from %s with an unreadable error body", resp.StatusCode, c.base)}
 		}
 		return &Error{Code: e.Code, Message: e.Message, RequestID: e.RequestID, Status: resp.StatusCode}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return &Error{Status: resp.StatusCode, Message: fmt.Sprintf("%s sent JSON this nscalectl cannot read: %v", c.base, err)}

@@ -3,7 +3,10 @@
 // of the control plane.
 package apitypes
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Error is the body of every non-2xx answer.
 type Error struct {
@@ -56,4 +59,155 @@ type SQLResult struct {
 	Columns       []string   `json:"columns,omitempty"`
 	Rows          [][]string `json:"rows,omitempty"`
 	PolicyVersion int64      `json:"policy_version"`
+}
+
+// Explain is GET /api/v1/explain: what a user gets from a table, and why.
+type Explain struct {
+	User   string `json:"user"`
+	Table  string `json:"table"`
+	Access bool   `json:"access"`
+	// Text is the human-readable explanation (nscalectl explain prints it).
+	Text string `json:"text"`
+	// Effective is the machine-readable effective policy; null without access.
+	Effective json.RawMessage `json:"effective"`
+}
+
+// TokenRequest is POST /api/v1/tokens.
+type TokenRequest struct {
+	User string `json:"user"`
+	Name string `json:"name"`
+	// TTL is a Go duration such as 24h.
+	TTL string `json:"ttl"`
+}
+
+// Token describes a user token; Secret is set only in the answer to its
+// creation and is never shown again.
+type Token struct {
+	ID         string     `json:"id"`
+	User       string     `json:"user"`
+	Name       string     `json:"name"`
+	Secret     string     `json:"secret,omitempty"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// TokenList is a page of tokens.
+type TokenList struct {
+	Tokens        []Token `json:"tokens"`
+	NextPageToken string  `json:"next_page_token"`
+}
+
+// Principal is a user, group or role.
+type Principal struct {
+	Kind       string            `json:"kind"`
+	Name       string            `json:"name"`
+	Comment    string            `json:"comment"`
+	MemberOf   []string          `json:"member_of,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Version    int64             `json:"version"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+// PrincipalRequest is POST /api/v1/principals (users and groups).
+type PrincipalRequest struct {
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Comment string `json:"comment"`
+}
+
+// PrincipalList is a page of principals.
+type PrincipalList struct {
+	Principals    []Principal `json:"principals"`
+	NextPageToken string      `json:"next_page_token"`
+}
+
+// AttributeRequest is PUT /api/v1/users/{user}/attributes/{key}.
+type AttributeRequest struct {
+	Value string `json:"value"`
+}
+
+// AuditEvent is one entry of the audit trail.
+type AuditEvent struct {
+	ID                  string          `json:"id"`
+	Time                time.Time       `json:"time"`
+	Actor               string          `json:"actor"`
+	Action              string          `json:"action"`
+	Target              string          `json:"target"`
+	Outcome             string          `json:"outcome"`
+	Statement           string          `json:"statement"`
+	Detail              json.RawMessage `json:"detail"`
+	PolicyVersionBefore int64           `json:"policy_version_before"`
+	PolicyVersionAfter  int64           `json:"policy_version_after"`
+	RequestID           string          `json:"request_id"`
+}
+
+// AuditList is a page of audit events, newest first.
+type AuditList struct {
+	Events        []AuditEvent `json:"events"`
+	NextPageToken string       `json:"next_page_token"`
+}
+
+// Database is a catalog database.
+type Database struct {
+	Name      string    `json:"name"`
+	Comment   string    `json:"comment"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// DatabaseList is a page of databases.
+type DatabaseList struct {
+	Databases     []Database `json:"databases"`
+	NextPageToken string     `json:"next_page_token"`
+}
+
+// Column is a table column.
+type Column struct {
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	Nullable  bool   `json:"nullable"`
+	Partition bool   `json:"partition"`
+	Comment   string `json:"comment"`
+}
+
+// Table is a catalog table.
+type Table struct {
+	Database      string            `json:"database"`
+	Name          string            `json:"name"`
+	Location      string            `json:"location"`
+	Format        string            `json:"format"`
+	FormatOptions map[string]string `json:"format_options"`
+	Properties    map[string]string `json:"properties"`
+	Comment       string            `json:"comment"`
+	Columns       []Column          `json:"columns"`
+	FilesListedAt *time.Time        `json:"files_listed_at"`
+	Version       int64             `json:"version"`
+	CreatedAt     time.Time         `json:"created_at"`
+}
+
+// TableList is a page of tables.
+type TableList struct {
+	Tables        []Table `json:"tables"`
+	NextPageToken string  `json:"next_page_token"`
+}
+
+// Grant is a SELECT grant.
+type Grant struct {
+	ID        string    `json:"id"`
+	Principal string    `json:"principal"`
+	Privilege string    `json:"privilege"`
+	On        string    `json:"on"`
+	Columns   []string  `json:"columns"`
+	Filter    string    `json:"filter"`
+	GrantedBy string    `json:"granted_by"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// GrantList is a page of grants.
+type GrantList struct {
+	Grants        []Grant `json:"grants"`
+	NextPageToken string  `json:"next_page_token"`
 }

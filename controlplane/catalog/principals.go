@@ -54,6 +54,9 @@ func (s *Service) CreateToken(ctx context.Context, p auth.Principal, user, name 
 	if ttl <= 0 || ttl > MaxTokenTTL {
 		return "", store.Token{}, apierr.New(apierr.InvalidArgument, "ttl %s: want more than 0 and at most %s", ttl, MaxTokenTTL)
 	}
+	if name == "" {
+		name = "token-" + s.now().UTC().Format("20060102T150405Z")
+	}
 	tok, hash, err := auth.NewUserToken()
 	if err != nil {
 		return "", store.Token{}, err

@@ -246,7 +246,8 @@ func TestMask(t *testing.T) {
 		t  string
 		ok bool
 	}{
-		{"null", "list<int32>", true}, {"redact", "string", true}, {"redact", "int64", false},
+		{"null", "list<int32>", true}, {"redact", "string", true}, {"redact", "int64", true}, {"email_domain", "int64", false},
+		{"tokenize", "int32", true}, {"tokenize", "float64", false}, {"hash", "int64", false},
 		{"hash", "binary", true}, {"date_year", "timestamp(us)", true}, {"date_year", "string", false},
 		{"round", "decimal128(10,2)", true}, {"zero", "float32", true}, {"zero", "bool", false},
 	}

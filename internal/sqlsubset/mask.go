@@ -10,19 +10,21 @@ import (
 // show_last(4) is {Func: "show_last", Args: [4]}. A mask keeps the column's
 // type. The functions and the types they apply to:
 //
-//	null           any type      the value becomes NULL
-//	redact         string        every character becomes 'x'
-//	hash           string binary hex SHA-256 of the value (binary: the digest)
-//	tokenize       string        a deterministic keyed token (same input, same token)
-//	show_first(n)  string        keep the first n characters, the rest become 'x'
-//	show_last(n)   string        keep the last n characters, the rest become 'x'
-//	email_domain   string        keep what follows the last '@', the rest become 'x'
+//	null           any type          the value becomes NULL
+//	redact         any type          a fixed constant of the column's type ("xxxx", 0, false, epoch, empty)
+//	hash           string binary     keyed HMAC-SHA256 (string: 64 hex characters; binary: the digest)
+//	tokenize       string binary int a deterministic keyed token of the same type (integers: a keyed permutation)
+//	show_first(n)  string            keep the first n characters, the rest become 'x'
+//	show_last(n)   string            keep the last n characters, the rest become 'x'
+//	email_domain   string            keep '@' and what follows the last '@'; the rest becomes "xxxx"
 //	date_year      date32 timestamp  truncate to January 1 of the year
-//	round(n)       numeric       round to n digits after the decimal point
-//	zero           numeric       the value becomes 0
+//	round(n)       numeric           round to n digits after the decimal point
+//	zero           numeric           the value becomes 0
 //
-// n is an integer in 0..MaxMaskArg. The agent implements the functions; this
-// package names them and checks arguments and types.
+// n is an integer in 0..MaxMaskArg. The agent implements the functions
+// (internal/mask, whose docs/masks.md gives the exact outputs); this package
+// names them and checks arguments and types, and a test in internal/mask
+// keeps the two in step.
 type Mask struct {
 	Func string
 	Args []int64
@@ -40,9 +42,9 @@ func isStringType(t Type) bool { return t.ID == String }
 
 var maskFuncs = map[string]maskFunc{
 	"null":         {0, func(Type) bool { return true }},
-	"redact":       {0, isStringType},
+	"redact":       {0, func(Type) bool { return true }},
 	"hash":         {0, func(t Type) bool { return t.ID == String || t.ID == Binary }},
-	"tokenize":     {0, isStringType},
+	"tokenize":     {0, func(t Type) bool { return t.ID == String || t.ID == Binary || t.IsInteger() }},
 	"show_first":   {1, isStringType},
 	"show_last":    {1, isStringType},
 	"email_domain": {0, isStringType},

@@ -154,6 +154,9 @@ func (c *Config) LoadSecrets(getenv func(string) string) error {
 		c.Store.DSN, c.dsnIsSecret = strings.TrimSpace(string(b)), true
 	}
 	if v := getenv(EnvAdminToken); v != "" {
+		if len(v) < 16 {
+			return fmt.Errorf("%s is shorter than 16 characters", EnvAdminToken)
+		}
 		c.AdminToken = []byte(v)
 	}
 	return nil

@@ -137,7 +137,7 @@ func principalCmd(kind string) func(context.Context, *apiclient.Client, globals,
 		switch args[0] {
 		case "create":
 			var comment string
-			fs, err := parse(plural+" create", args[1:], 1, plural+" create NAME [--comment TEXT]", func(fs *flag.FlagSet) { fs.StringVar(&comment, "comment", "", "") })
+			fs, err := parse(plural+" create", args[1:], 1, plural+" create [--comment TEXT] NAME", func(fs *flag.FlagSet) { fs.StringVar(&comment, "comment", "", "") })
 			if err != nil {
 				return err
 			}

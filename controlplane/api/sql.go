@@ -12,8 +12,8 @@ import (
 )
 
 // SQLExecutor runs DDL/DCL for a principal. It stops at the first failing
-// statement; the results of the statements before it are returned with the
-// error, since each statement commits on its own.
+// statement; each statement commits on its own, so the error says which
+// statement failed and that the ones before it were applied.
 type SQLExecutor interface {
 	Exec(ctx context.Context, p auth.Principal, sql, requestID string) ([]apitypes.SQLResult, error)
 }

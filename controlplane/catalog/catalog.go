@@ -123,9 +123,18 @@ func denied(p auth.Principal, st statement.Statement) error {
 	return apierr.New(apierr.PermissionDenied, "%s needs the %s role; user %s does not hold it", st.Kind(), policy.CatalogAdminRole, p.Name())
 }
 
+// auditRefusal records a refused admin action that is not a statement.
+func (s *Service) auditRefusal(ctx context.Context, p auth.Principal, action, target, requestID string, cause error) {
+	s.auditEvent(ctx, p, action, target, "", requestID, cause)
+}
+
 // auditFailure records refused and failed statements too: a security
 // reviewer wants the attempts, not only the changes.
 func (s *Service) auditFailure(ctx context.Context, p auth.Principal, st statement.Statement, requestID string, cause error) {
+	s.auditEvent(ctx, p, st.Kind(), "", st.Source().Text, requestID, cause)
+}
+
+func (s *Service) auditEvent(ctx context.Context, p auth.Principal, action, target, stmt, requestID string, cause error) {
 	outcome := "failed"
 	if apierr.Is(cause, apierr.PermissionDenied) {
 		outcome = "denied"
@@ -137,8 +146,8 @@ func (s *Service) auditFailure(ctx context.Context, p auth.Principal, st stateme
 			return err
 		}
 		_, err = tx.AppendAudit(ctx, store.AuditEvent{
-			Time: s.now(), Actor: p.Name(), Action: st.Kind(), Outcome: outcome,
-			Statement: st.Source().Text, Detail: detail, PolicyVersionBefore: v, PolicyVersionAfter: v, RequestID: requestID,
+			Time: s.now(), Actor: p.Name(), Action: action, Target: target, Outcome: outcome,
+			Statement: stmt, Detail: detail, PolicyVersionBefore: v, PolicyVersionAfter: v, RequestID: requestID,
 		})
 		return err
 	})

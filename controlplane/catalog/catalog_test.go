@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
 	"github.com/nscale/nscale/controlplane/auth"
@@ -209,5 +210,40 @@ func TestDropDatabaseCascadeAndRevoke(t *testing.T) {
 	res := e.exec(t, admin, "SHOW DATABASES")
 	if len(res[0].Rows) != 0 {
 		t.Errorf("databases left: %v", res[0].Rows)
+	}
+}
+
+// Re-running idempotent statements must work on every dialect (a failed
+// INSERT aborts a PostgreSQL transaction) and must not change policy.
+func TestIdempotentStatements(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d)
+		e.setup(t)
+		ctx := context.Background()
+		before, _ := e.st.PolicyVersion(ctx)
+		res := e.exec(t, admin, `
+			CREATE DATABASE IF NOT EXISTS sales;
+			CREATE EXTERNAL TABLE IF NOT EXISTS sales.tx (id bigint) STORED AS PARQUET LOCATION 'file://`+e.root+`/tx/';
+			GRANT ROLE analyst TO USER alice`)
+		if !strings.Contains(res[0].Message, "already exists") || !strings.Contains(res[1].Message, "already exists") {
+			t.Errorf("results = %+v", res)
+		}
+		after, _ := e.st.PolicyVersion(ctx)
+		if after != before {
+			t.Errorf("no-op statements moved the policy version %d -> %d", before, after)
+		}
+	})
+}
+
+func TestRefusedAdminActionIsAudited(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	ctx := context.Background()
+	_, _, err := e.svc.CreateToken(ctx, auth.Principal{User: "mallory"}, "alice", "", time.Hour, "req-m")
+	if !apierr.Is(err, apierr.PermissionDenied) {
+		t.Fatalf("err = %v", err)
+	}
+	events, _, _ := e.st.ListAudit(ctx, store.Page{PageSize: 10})
+	if len(events) != 1 || events[0].Outcome != "denied" || events[0].Actor != "mallory" || events[0].Action != "CREATE TOKEN" {
+		t.Fatalf("audit = %+v", events)
 	}
 }

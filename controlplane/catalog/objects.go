@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -87,7 +88,7 @@ func (o *ObjectStore) inferFile(ctx context.Context, loc discovery.Location, for
 	case "csv":
 		opts := schema.CSVOptions{Header: true, Delimiter: ',', Quote: '"'}
 		if v, ok := options["header"]; ok {
-			opts.Header = v == "true"
+			opts.Header, _ = strconv.ParseBool(v) // validated when written
 		}
 		if v := options["delimiter"]; v != "" {
 			opts.Delimiter = v[0]

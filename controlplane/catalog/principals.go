@@ -24,7 +24,9 @@ func (s *Service) admin(ctx context.Context, p auth.Principal, action, target, r
 		return err
 	}
 	if !ok {
-		return apierr.New(apierr.PermissionDenied, "%s needs the catalog_admin role; user %s does not hold it", action, p.Name())
+		err := apierr.New(apierr.PermissionDenied, "%s needs the catalog_admin role; user %s does not hold it", action, p.Name())
+		s.auditRefusal(ctx, p, action, target, requestID, err)
+		return err
 	}
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		before, err := tx.PolicyVersion(ctx)
@@ -98,11 +100,17 @@ func (s *Service) ListTokens(ctx context.Context, p auth.Principal, user string,
 	return s.store.ListTokens(ctx, user, page)
 }
 
-// TokenRecordByHash implements auth.TokenStore.
+// TokenRecordByHash implements auth.TokenStore. It records the token's use
+// (the store writes at most once a minute per token).
 func (s *Service) TokenRecordByHash(ctx context.Context, hash string) (auth.TokenRecord, error) {
 	t, _, err := s.store.TokenByHash(ctx, hash)
 	if err != nil {
 		return auth.TokenRecord{}, err
+	}
+	if t.RevokedAt == nil && !s.store.ReadOnly() {
+		if err := s.store.InTx(ctx, func(tx *store.Tx) error { return tx.TouchToken(ctx, t.ID, s.now()) }); err != nil && s.log != nil {
+			s.log.Warn("cannot record token use", "token_id", t.ID, "error", err)
+		}
 	}
 	return auth.TokenRecord{ID: t.ID, User: t.User, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt}, nil
 }

@@ -28,8 +28,9 @@ type Objects interface {
 // tablePrep is what CREATE and REFRESH TABLE learn from the object store
 // before their transaction.
 type tablePrep struct {
-	table store.Table
-	files []store.File
+	table  store.Table
+	files  []store.File
+	exists bool // CREATE TABLE IF NOT EXISTS found the table: nothing to read
 }
 
 // Format options live in TBLPROPERTIES; these keys configure the reader.
@@ -42,6 +43,13 @@ var formatOptionKeys = map[string][]string{
 func (s *Service) prepareCreate(ctx context.Context, st *statement.CreateTable) (*tablePrep, error) {
 	if s.objects == nil {
 		return nil, apierr.New(apierr.FailedPrecondition, "this control plane has no object store configured; cannot create %s", st.Table)
+	}
+	if st.IfNotExists {
+		if _, err := s.store.GetTable(ctx, st.Table.Database, st.Table.Table); err == nil {
+			return &tablePrep{exists: true}, nil
+		} else if !apierr.Is(err, apierr.NotFound) {
+			return nil, err
+		}
 	}
 	loc, err := s.checkLocation(st.Location)
 	if err != nil {
@@ -117,10 +125,17 @@ func (s *Service) prepareRefresh(ctx context.Context, tn statement.TableName) (*
 
 func (w *write) createTable(ctx context.Context, tx *store.Tx, st *statement.CreateTable, prep *tablePrep) (string, string, error) {
 	target := st.Table.String()
-	t, err := tx.CreateTable(ctx, prep.table)
-	if st.IfNotExists && apierr.Is(err, apierr.AlreadyExists) {
+	if prep.exists {
 		return "table " + target + " already exists", target, nil
 	}
+	if st.IfNotExists {
+		if _, err := tx.GetTable(ctx, st.Table.Database, st.Table.Table); err == nil {
+			return "table " + target + " already exists", target, nil
+		} else if !apierr.Is(err, apierr.NotFound) {
+			return "", "", err
+		}
+	}
+	t, err := tx.CreateTable(ctx, prep.table)
 	if err != nil {
 		return "", "", err
 	}
@@ -190,8 +205,8 @@ func applyFormatOptions(t *store.Table) error {
 		}
 	}
 	for _, k := range []string{"delimiter", "quote"} {
-		if v, ok := t.FormatOptions[k]; ok && len([]rune(v)) != 1 {
-			return apierr.New(apierr.InvalidArgument, "TBLPROPERTIES '%s'=%q: want exactly one character", k, v)
+		if v, ok := t.FormatOptions[k]; ok && (len(v) != 1 || v[0] >= 0x80) {
+			return apierr.New(apierr.InvalidArgument, "TBLPROPERTIES '%s'=%q: want exactly one ASCII character", k, v)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
@@ -73,10 +74,16 @@ func (w *write) run(ctx context.Context) (apitypes.SQLResult, error) {
 func (w *write) apply(ctx context.Context, tx *store.Tx, prep *tablePrep) (string, string, error) {
 	switch st := w.st.(type) {
 	case *statement.CreateDatabase:
-		_, err := tx.CreateDatabase(ctx, store.Database{Name: st.Name, Comment: st.Comment})
-		if st.IfNotExists && apierr.Is(err, apierr.AlreadyExists) {
-			return fmt.Sprintf("database %s already exists", st.Name), st.Name, nil
+		// Look before writing: a failed INSERT aborts a PostgreSQL
+		// transaction, and the store bumps the policy version first.
+		if st.IfNotExists {
+			if _, err := tx.GetDatabase(ctx, st.Name); err == nil {
+				return fmt.Sprintf("database %s already exists", st.Name), st.Name, nil
+			} else if !apierr.Is(err, apierr.NotFound) {
+				return "", "", err
+			}
 		}
+		_, err := tx.CreateDatabase(ctx, store.Database{Name: st.Name, Comment: st.Comment})
 		return "created database " + st.Name, st.Name, err
 	case *statement.DropDatabase:
 		return w.dropDatabase(ctx, tx, st)
@@ -281,7 +288,14 @@ func (w *write) grantRoles(ctx context.Context, tx *store.Tx, roles []string, to
 				if err != nil {
 					return "", "", err
 				}
-				if err := tx.AddMembership(ctx, member, role); err != nil && !apierr.Is(err, apierr.AlreadyExists) {
+				parents, err := tx.Memberships(ctx, member)
+				if err != nil {
+					return "", "", err
+				}
+				if slices.ContainsFunc(parents, func(p store.Principal) bool { return p.Kind == role.Kind && p.Name == role.Name }) {
+					continue // already granted; an INSERT would abort the transaction on PostgreSQL
+				}
+				if err := tx.AddMembership(ctx, member, role); err != nil {
 					return "", "", err
 				}
 				continue

@@ -218,6 +218,6 @@
 // followed by .* (every tag below it: 'pii.*' matches 'pii.email' but not
 // 'pii'), or '*' (every tag). A tag policy masks every column whose tags
 // match, except for principals holding UNMASK on the UNLESS UNMASK tag. A
-// safeguard policy applies to everyone, catalog administrators and UNMASK
+// safeguard policy applies to everyone but catalog administrators, UNMASK
 // holders included: a tag safeguard masks, a table safeguard filters rows.
 package statement

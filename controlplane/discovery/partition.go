@@ -1,0 +1,374 @@
+package discovery
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+	"strings"
+
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/sqlsubset"
+)
+
+// PartitionColumn is a declared partition column of a table.
+type PartitionColumn struct {
+	Name string
+	// Type is a canonical type string (sqlsubset.ParseType): bool,
+	// int8..int64, uint8..uint64, float32, float64, decimal128(p,s),
+	// string, binary, date32 or timestamp(unit[,tz]).
+	Type string
+}
+
+type partitionSpec struct {
+	names []string
+	types []sqlsubset.Type
+}
+
+func compilePartitions(cols []PartitionColumn) (partitionSpec, error) {
+	spec := partitionSpec{}
+	seen := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		if c.Name == "" {
+			return spec, apierr.New(apierr.InvalidArgument, "partition column name is empty")
+		}
+		if seen[c.Name] {
+			return spec, apierr.New(apierr.InvalidArgument, "partition column %q is declared twice", c.Name)
+		}
+		seen[c.Name] = true
+		t, err := sqlsubset.ParseType(c.Type)
+		if err != nil {
+			return spec, apierr.Wrap(apierr.InvalidArgument, err, "partition column %q", c.Name)
+		}
+		switch t.ID {
+		case sqlsubset.Struct, sqlsubset.List, sqlsubset.Null:
+			return spec, apierr.New(apierr.InvalidArgument, "partition column %q has type %s: partition columns must have a scalar type", c.Name, t)
+		}
+		spec.names = append(spec.names, c.Name)
+		spec.types = append(spec.types, t)
+	}
+	return spec, nil
+}
+
+// keysMismatch explains how a file's partition keys differ from the
+// declared columns, or returns "" when they match.
+func keysMismatch(keys, declared []string) string {
+	same := len(keys) == len(declared)
+	for i := 0; same && i < len(keys); i++ {
+		same = keys[i] == declared[i]
+	}
+	if same {
+		return ""
+	}
+	has := func(list []string, s string) bool {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
+	var missing, extra []string
+	for _, d := range declared {
+		if !has(keys, d) {
+			missing = append(missing, d)
+		}
+	}
+	for _, k := range keys {
+		if !has(declared, k) {
+			extra = append(extra, k)
+		}
+	}
+	var why []string
+	if len(missing) > 0 {
+		why = append(why, "missing "+strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		why = append(why, "unexpected "+strings.Join(extra, ", "))
+	}
+	if len(why) == 0 {
+		why = append(why, "wrong order")
+	}
+	return fmt.Sprintf("partition directories (%s) do not match the table's partition columns (%s): %s",
+		strings.Join(keys, ", "), strings.Join(declared, ", "), strings.Join(why, "; "))
+}
+
+// PartitionValue converts a raw (unescaped) partition value to a literal of
+// type t. NullPartition is NULL for every type. Accepted spellings:
+//
+//	bool              true, false (any case)
+//	int8..int64       decimal digits with an optional sign, in range
+//	uint8..uint64     decimal digits, in range
+//	float32, float64  a finite decimal number (1.5, -2e3)
+//	decimal128(p,s)   [-]digits[.digits] with at most s fraction digits and p digits
+//	string, binary    any value
+//	date32            YYYY-MM-DD
+//	timestamp(u[,tz]) YYYY-MM-DD[( |T)HH:MM[:SS[.fraction]]][Z|+HH[:MM]|-HH[:MM]];
+//	                  without an offset the value is read as UTC; a fraction
+//	                  finer than the unit is an error
+//
+// Integers come back as Int64 literals, unsigned integers as Uint64,
+// floats as Float64 literals. Errors are plain (no code).
+func PartitionValue(t sqlsubset.Type, raw string) (*sqlsubset.Literal, error) {
+	if raw == NullPartition {
+		return sqlsubset.NullLiteral(), nil
+	}
+	switch t.ID {
+	case sqlsubset.Bool:
+		switch strings.ToLower(raw) {
+		case "true":
+			return sqlsubset.BoolLiteral(true), nil
+		case "false":
+			return sqlsubset.BoolLiteral(false), nil
+		}
+		return nil, fmt.Errorf("want true or false")
+	case sqlsubset.Int8, sqlsubset.Int16, sqlsubset.Int32, sqlsubset.Int64:
+		size := map[sqlsubset.TypeID]int{sqlsubset.Int8: 8, sqlsubset.Int16: 16, sqlsubset.Int32: 32, sqlsubset.Int64: 64}[t.ID]
+		v, err := strconv.ParseInt(raw, 10, size)
+		if err != nil {
+			return nil, fmt.Errorf("want an integer in the range of %s", t)
+		}
+		return sqlsubset.Int64Literal(v), nil
+	case sqlsubset.Uint8, sqlsubset.Uint16, sqlsubset.Uint32, sqlsubset.Uint64:
+		size := map[sqlsubset.TypeID]int{sqlsubset.Uint8: 8, sqlsubset.Uint16: 16, sqlsubset.Uint32: 32, sqlsubset.Uint64: 64}[t.ID]
+		v, err := strconv.ParseUint(raw, 10, size)
+		if err != nil || raw[0] == '+' {
+			return nil, fmt.Errorf("want an unsigned integer in the range of %s", t)
+		}
+		return sqlsubset.Uint64Literal(v), nil
+	case sqlsubset.Float32, sqlsubset.Float64:
+		size := 64
+		if t.ID == sqlsubset.Float32 {
+			size = 32
+		}
+		if !decimalNumber(raw) {
+			return nil, fmt.Errorf("want a decimal number")
+		}
+		v, err := strconv.ParseFloat(raw, size)
+		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("want a finite number in the range of %s", t)
+		}
+		return sqlsubset.Float64Literal(v), nil
+	case sqlsubset.Decimal128:
+		unscaled, err := parseDecimal(raw, t.Precision, t.Scale)
+		if err != nil {
+			return nil, err
+		}
+		return sqlsubset.DecimalLiteral(unscaled, t.Precision, t.Scale), nil
+	case sqlsubset.String:
+		return sqlsubset.StringLiteral(raw), nil
+	case sqlsubset.Binary:
+		return sqlsubset.BinaryLiteral([]byte(raw)), nil
+	case sqlsubset.Date32:
+		days, err := sqlsubset.ParseDate(raw)
+		if err != nil {
+			return nil, fmt.Errorf("want YYYY-MM-DD")
+		}
+		return sqlsubset.Date32Literal(days), nil
+	case sqlsubset.Timestamp:
+		v, err := parseTimestamp(raw, t.Unit)
+		if err != nil {
+			return nil, err
+		}
+		return sqlsubset.TimestampLiteral(v, t.Unit, t.TZ), nil
+	}
+	return nil, fmt.Errorf("type %s cannot be a partition column", t)
+}
+
+// decimalNumber accepts [+-]digits[.digits][(e|E)[+-]digits] (no hex, no
+// underscores, no inf/nan words that strconv would take).
+func decimalNumber(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+		digits++
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			digits++
+		}
+	}
+	if digits == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		exp := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			exp++
+		}
+		if exp == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// parseDecimal returns the unscaled value of s at scale, in the form
+// sqlsubset.Literal wants (no leading zeros, "0" for zero).
+func parseDecimal(s string, precision, scale int32) (string, error) {
+	bad := fmt.Errorf("want a decimal number with at most %d digits, %d after the point", precision, scale)
+	neg := false
+	rest := s
+	if rest != "" && (rest[0] == '-' || rest[0] == '+') {
+		neg = rest[0] == '-'
+		rest = rest[1:]
+	}
+	intPart, frac, _ := strings.Cut(rest, ".")
+	if intPart == "" && frac == "" {
+		return "", bad
+	}
+	for _, part := range []string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return "", bad
+			}
+		}
+	}
+	frac = strings.TrimRight(frac, "0")
+	if int32(len(frac)) > scale {
+		return "", bad
+	}
+	digits := strings.TrimLeft(intPart+frac+strings.Repeat("0", int(scale)-len(frac)), "0")
+	if int32(len(digits)) > precision {
+		return "", bad
+	}
+	if digits == "" {
+		return "0", nil
+	}
+	if neg {
+		digits = "-" + digits
+	}
+	return digits, nil
+}
+
+// parseTimestamp reads YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][offset] as a count
+// of unit since the epoch.
+func parseTimestamp(s string, unit sqlsubset.TimeUnit) (int64, error) {
+	bad := fmt.Errorf("want YYYY-MM-DD HH:MM:SS[.fraction][Z|+HH:MM]")
+	if len(s) < 10 {
+		return 0, bad
+	}
+	days, err := sqlsubset.ParseDate(s[:10])
+	if err != nil {
+		return 0, bad
+	}
+	secs := int64(days) * 86400
+	var nanos int64
+	rest := s[10:]
+	num2 := func(max int64) (int64, bool) {
+		if len(rest) < 2 || rest[0] < '0' || rest[0] > '9' || rest[1] < '0' || rest[1] > '9' {
+			return 0, false
+		}
+		v := int64(rest[0]-'0')*10 + int64(rest[1]-'0')
+		rest = rest[2:]
+		return v, v <= max
+	}
+	if rest != "" {
+		if rest[0] != ' ' && rest[0] != 'T' && rest[0] != 't' {
+			return 0, bad
+		}
+		rest = rest[1:]
+		h, ok := num2(23)
+		if !ok || rest == "" || rest[0] != ':' {
+			return 0, bad
+		}
+		rest = rest[1:]
+		m, ok := num2(59)
+		if !ok {
+			return 0, bad
+		}
+		var sec int64
+		if rest != "" && rest[0] == ':' {
+			rest = rest[1:]
+			if sec, ok = num2(59); !ok {
+				return 0, bad
+			}
+			if rest != "" && rest[0] == '.' {
+				rest = rest[1:]
+				n := 0
+				for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+					n++
+				}
+				if n == 0 || n > 9 {
+					return 0, bad
+				}
+				frac, _ := strconv.ParseInt(rest[:n]+strings.Repeat("0", 9-n), 10, 64)
+				nanos = frac
+				rest = rest[n:]
+			}
+		}
+		secs += h*3600 + m*60 + sec
+		if rest != "" {
+			switch rest[0] {
+			case 'Z', 'z':
+				rest = rest[1:]
+			case '+', '-':
+				sign := int64(1)
+				if rest[0] == '-' {
+					sign = -1
+				}
+				rest = rest[1:]
+				oh, ok := num2(23)
+				if !ok {
+					return 0, bad
+				}
+				var om int64
+				if rest != "" {
+					if rest[0] == ':' {
+						rest = rest[1:]
+					}
+					if om, ok = num2(59); !ok {
+						return 0, bad
+					}
+				}
+				secs -= sign * (oh*3600 + om*60)
+			default:
+				return 0, bad
+			}
+			if rest != "" {
+				return 0, bad
+			}
+		}
+	}
+	var per int64
+	switch unit {
+	case sqlsubset.Second:
+		per = 1
+	case sqlsubset.Milli:
+		per = 1e3
+	case sqlsubset.Micro:
+		per = 1e6
+	default:
+		per = 1e9
+	}
+	step := int64(1e9) / per
+	if nanos%step != 0 {
+		return 0, fmt.Errorf("the fraction is finer than the column's unit %s", unit)
+	}
+	hi, lo := bits.Mul64(uint64(abs(secs)), uint64(per))
+	if hi != 0 || lo > math.MaxInt64-uint64(nanos/step) {
+		return 0, fmt.Errorf("out of range for timestamp(%s)", unit)
+	}
+	if secs < 0 {
+		return -int64(lo) + nanos/step, nil
+	}
+	return int64(lo) + nanos/step, nil
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/mask"
 	"github.com/nscale/nscale/internal/sqlsubset"
 )
 
@@ -142,72 +143,9 @@ func typeOf(dt arrow.DataType, depth int) (sqlsubset.Type, error) {
 	return unsupported()
 }
 
-// ArrowType converts a type to the Arrow type an agent decodes it as.
-func ArrowType(t sqlsubset.Type) (arrow.DataType, error) {
-	switch t.ID {
-	case sqlsubset.Null:
-		return arrow.Null, nil
-	case sqlsubset.Bool:
-		return arrow.FixedWidthTypes.Boolean, nil
-	case sqlsubset.Int8:
-		return arrow.PrimitiveTypes.Int8, nil
-	case sqlsubset.Int16:
-		return arrow.PrimitiveTypes.Int16, nil
-	case sqlsubset.Int32:
-		return arrow.PrimitiveTypes.Int32, nil
-	case sqlsubset.Int64:
-		return arrow.PrimitiveTypes.Int64, nil
-	case sqlsubset.Uint8:
-		return arrow.PrimitiveTypes.Uint8, nil
-	case sqlsubset.Uint16:
-		return arrow.PrimitiveTypes.Uint16, nil
-	case sqlsubset.Uint32:
-		return arrow.PrimitiveTypes.Uint32, nil
-	case sqlsubset.Uint64:
-		return arrow.PrimitiveTypes.Uint64, nil
-	case sqlsubset.Float32:
-		return arrow.PrimitiveTypes.Float32, nil
-	case sqlsubset.Float64:
-		return arrow.PrimitiveTypes.Float64, nil
-	case sqlsubset.Decimal128:
-		return &arrow.Decimal128Type{Precision: t.Precision, Scale: t.Scale}, nil
-	case sqlsubset.String:
-		return arrow.BinaryTypes.String, nil
-	case sqlsubset.Binary:
-		return arrow.BinaryTypes.Binary, nil
-	case sqlsubset.Date32:
-		return arrow.FixedWidthTypes.Date32, nil
-	case sqlsubset.Timestamp:
-		unit, ok := map[sqlsubset.TimeUnit]arrow.TimeUnit{
-			sqlsubset.Second: arrow.Second, sqlsubset.Milli: arrow.Millisecond,
-			sqlsubset.Micro: arrow.Microsecond, sqlsubset.Nano: arrow.Nanosecond,
-		}[t.Unit]
-		if !ok {
-			return nil, apierr.New(apierr.InvalidArgument, "invalid timestamp unit %q", string(t.Unit))
-		}
-		return &arrow.TimestampType{Unit: unit, TimeZone: t.TZ}, nil
-	case sqlsubset.Struct:
-		fields := make([]arrow.Field, len(t.Fields))
-		for i, f := range t.Fields {
-			ft, err := ArrowType(f.Type)
-			if err != nil {
-				return nil, err
-			}
-			fields[i] = arrow.Field{Name: f.Name, Type: ft, Nullable: true}
-		}
-		return arrow.StructOf(fields...), nil
-	case sqlsubset.List:
-		if t.Elem == nil {
-			return nil, apierr.New(apierr.InvalidArgument, "list type has no element type")
-		}
-		elem, err := ArrowType(*t.Elem)
-		if err != nil {
-			return nil, err
-		}
-		return arrow.ListOf(elem), nil
-	}
-	return nil, apierr.New(apierr.InvalidArgument, "type %s has no Arrow form", t)
-}
+// ArrowType converts a type to the Arrow type an agent decodes it as. The
+// agent's mask package owns the mapping, so both sides agree on it.
+func ArrowType(t sqlsubset.Type) (arrow.DataType, error) { return mask.ArrowType(t) }
 
 // ToArrow converts columns to an Arrow schema.
 func ToArrow(cols []Column) (*arrow.Schema, error) {

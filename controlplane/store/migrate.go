@@ -20,7 +20,7 @@ import (
 
 // LatestSchemaVersion is the schema version this binary writes and expects.
 // Every dialect has migrations 1..LatestSchemaVersion.
-const LatestSchemaVersion = 1
+const LatestSchemaVersion = 2
 
 // migrationLockTimeout bounds the wait for another replica's migration.
 const migrationLockTimeout = 2 * time.Minute
@@ -125,16 +125,17 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	return nil
 }
 
-// migrate applies the pending migrations, one transaction each where the
-// dialect allows, while holding a lock that keeps other replicas from
-// migrating the same database at the same time: a PostgreSQL advisory lock, a
-// MySQL named lock, and for SQLite the database write lock that BEGIN
-// IMMEDIATE takes for each step.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies the pending migrations up to version target, one
+// transaction each where the dialect allows, while holding a lock that keeps
+// other replicas from migrating the same database at the same time: a
+// PostgreSQL advisory lock, a MySQL named lock, and for SQLite the database
+// write lock that BEGIN IMMEDIATE takes for each step.
+func (s *Store) migrate(ctx context.Context, target int) error {
 	ms, err := migrations(s.dialect)
 	if err != nil {
 		return apierr.Wrap(apierr.Internal, err, "store: embedded migrations are broken")
 	}
+	ms = ms[:min(target, len(ms))]
 	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return unavailable(s.dialect, conn{target: s.target, secret: s.secret}, s.timeout, err)
@@ -199,7 +200,7 @@ func (s *Store) migrateNext(ctx context.Context, q execQuerier, ms []migration) 
 	if v > LatestSchemaVersion {
 		return false, newerSchemaError(v)
 	}
-	if v == LatestSchemaVersion {
+	if v >= len(ms) {
 		return true, nil
 	}
 	m := ms[v]

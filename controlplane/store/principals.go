@@ -41,6 +41,15 @@ type Principal struct {
 // Ref names the principal.
 func (p Principal) Ref() PrincipalRef { return PrincipalRef{Kind: p.Kind, Name: p.Name} }
 
+// CatalogAdmin is the built-in role that manages and reads everything. It is
+// created by schema migration 2 (with id CatalogAdminID in a database that
+// had no role of that name) and cannot be deleted; users and groups get its
+// powers by membership.
+var CatalogAdmin = PrincipalRef{Kind: Role, Name: "catalog_admin"}
+
+// CatalogAdminID is the id migration 2 gives the catalog_admin role.
+const CatalogAdminID = "00000000-0000-7000-8000-000000000001"
+
 // PrincipalRef names a principal by kind and name.
 type PrincipalRef struct {
 	Kind PrincipalKind
@@ -90,10 +99,15 @@ func (tx *Tx) CreatePrincipal(ctx context.Context, p Principal) (Principal, erro
 }
 
 // DeletePrincipal removes a principal if its version is still version (a
-// policy change). Its memberships, attributes, tokens and grants go with it.
+// policy change). Its memberships, attributes, tokens, grants (with their
+// row filters), masks and UNMASK grants go with it. The built-in
+// catalog_admin role cannot be deleted (FailedPrecondition).
 func (tx *Tx) DeletePrincipal(ctx context.Context, ref PrincipalRef, version int64) error {
 	if err := ref.check(); err != nil {
 		return err
+	}
+	if ref == CatalogAdmin {
+		return apierr.New(apierr.FailedPrecondition, "role %q is built in and cannot be deleted", ref.Name)
 	}
 	if version <= 0 {
 		return apierr.New(apierr.InvalidArgument, "deleting %s %q needs the version you read", ref.Kind, ref.Name)
@@ -103,8 +117,12 @@ func (tx *Tx) DeletePrincipal(ctx context.Context, ref PrincipalRef, version int
 	}
 	res, err := tx.q().exec(ctx, "DELETE FROM principals WHERE kind = ? AND name = ? AND version = ?",
 		string(ref.Kind), ref.Name, version)
-	return tx.checkVersioned(ctx, res, err, string(ref.Kind), ref.Name, version,
-		"SELECT version FROM principals WHERE kind = ? AND name = ?", string(ref.Kind), ref.Name)
+	if err := tx.checkVersioned(ctx, res, err, string(ref.Kind), ref.Name, version,
+		"SELECT version FROM principals WHERE kind = ? AND name = ?", string(ref.Kind), ref.Name); err != nil {
+		return err
+	}
+	// The principal's grants went by cascade; their row filters go now.
+	return tx.deleteOrphanRowFilters(ctx)
 }
 
 // GetPrincipal returns the principal or NotFound.

@@ -111,6 +111,8 @@ func TestPrincipalPagination(t *testing.T) {
 			}
 		}
 		createPrincipals(t, s, refs...)
+		// The built-in catalog_admin role is always there.
+		want[store.Role] = append([]string{store.CatalogAdmin.Name}, want[store.Role]...)
 		all := append(append(append([]string{}, want[store.Group]...), want[store.Role]...), want[store.User]...)
 		for _, kind := range []store.PrincipalKind{"", store.User, store.Group, store.Role} {
 			for _, size := range []int{1, 4, 9, 100} {

@@ -91,12 +91,18 @@ func isConnErr(err error) bool {
 func (s *Store) writeErr(err error, entity, name string) error {
 	switch classify(err) {
 	case errUnique:
-		return apierr.New(apierr.AlreadyExists, "%s %q already exists", entity, name)
+		return alreadyExists(entity, name)
 	case errForeignKey:
 		return apierr.New(apierr.FailedPrecondition,
 			"%s %q is still referenced by other objects, or refers to one that does not exist", entity, name)
 	}
 	return s.dbErr(err, fmt.Sprintf("write %s %q", entity, name))
+}
+
+// alreadyExists is the error for a duplicate: writeErr returns it for a
+// unique violation, and checks that find a duplicate by query return it too.
+func alreadyExists(entity, name string) error {
+	return apierr.New(apierr.AlreadyExists, "%s %q already exists", entity, name)
 }
 
 func notFound(entity, name string) error {

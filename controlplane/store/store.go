@@ -38,6 +38,12 @@ type Store struct {
 // unreachable database with Unavailable (the message names the dialect and
 // the address or file, never the password). log may be nil.
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	return open(ctx, cfg, log, LatestSchemaVersion)
+}
+
+// open is Open, migrating a read-write store up to schema version target
+// (tests open older schemas to test upgrades).
+func open(ctx context.Context, cfg Config, log *slog.Logger, target int) (*Store, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -74,7 +80,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if cfg.ReadOnly {
 		err = s.checkSchema(ctx)
 	} else {
-		err = s.migrate(ctx)
+		err = s.migrate(ctx, target)
 	}
 	if err != nil {
 		_ = c.db.Close()

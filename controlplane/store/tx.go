@@ -85,8 +85,9 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(*Tx) error) (err error) {
 
 // BumpPolicyVersion increases the global policy version and returns it
 // before and after. Every write that changes policy (principals,
-// memberships, attributes, databases, and later grants, filters, masks and
-// tags) calls it in its own transaction, first, so that policy writers are
+// memberships, attributes, databases, tables and columns, grants and row
+// filters, masks, column tags, UNMASK grants, tag and safeguard policies)
+// calls it in its own transaction, first, so that policy writers are
 // serialised on the policy_version row and see each other's committed work.
 // Calling it again in the same transaction returns the same pair: one
 // transaction is one policy change.
@@ -134,6 +135,7 @@ type runner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 // querier runs queries written with '?' placeholders on a pool or a

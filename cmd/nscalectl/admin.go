@@ -129,7 +129,7 @@ func principalCmd(kind string) func(context.Context, *apiclient.Client, globals,
 	return func(ctx context.Context, c *apiclient.Client, g globals, args []string, out io.Writer) error {
 		plural := kind + "s"
 		if len(args) == 0 {
-			return usageError{fmt.Errorf("usage: nscalectl %s create|list|show|delete|...", plural)}
+			return usageError{fmt.Errorf("usage: nscalectl %s create|list|show|delete NAME (see nscalectl help)", plural)}
 		}
 		done := func(msg string) error {
 			return emit(out, g, map[string]string{"result": msg}, func(tw *tabwriter.Writer) { fmt.Fprintln(tw, msg) })

@@ -121,7 +121,7 @@ func TestNewcomerFlow(t *testing.T) {
 		if len(res[0].Rows) != 0 {
 			t.Errorf("bob sees %v", res[0].Rows)
 		}
-		text, eff, err = e.svc.Explain(ctx, admin, "alice", "sales", "missing")
+		_, eff, err = e.svc.Explain(ctx, admin, "alice", "sales", "missing")
 		if !apierr.Is(err, apierr.NotFound) {
 			t.Errorf("explain missing table: %v %v", eff, err)
 		}

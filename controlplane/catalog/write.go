@@ -423,7 +423,7 @@ func securable(ctx context.Context, tx *store.Tx, on statement.Object) (store.Se
 	if err != nil {
 		return store.Securable{}, "", nil, err
 	}
-	name := statement.TableName{Database: on.Database, Table: on.Table}.String()
+	name := statement.TableName(on).String()
 	return store.Securable{Kind: store.SecurableTable, Database: on.Database, Table: on.Table}, name, &t, nil
 }
 

@@ -480,7 +480,7 @@ func (p *parser) object() (Object, error) {
 	}
 	p.acceptKw("table")
 	t, err := p.tableName()
-	return Object{Database: t.Database, Table: t.Table}, err
+	return Object(t), err
 }
 
 // describe: DESCRIBE|DESC [TABLE] db.t.

@@ -431,7 +431,7 @@ func (p *parser) grant(isGrant bool) (Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		on = Object{Database: table.Database, Table: table.Table}
+		on = Object(table)
 	case pg.ObjectType_OBJECT_DATABASE, pg.ObjectType_OBJECT_SCHEMA:
 		on = Object{Database: gs.Objects[0].GetString_().GetSval()}
 		if len(columns) > 0 {

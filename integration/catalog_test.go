@@ -114,6 +114,30 @@ func TestNewcomerCatalogFlowOnVersitygw(t *testing.T) {
 		}
 	}
 
+	_, errOut, code = ctl(tokenFile, "sql", `ALTER TABLE sales.tx ALTER COLUMN email SET TAGS ('pii.email');
+		CREATE TAG POLICY pii_hash ON TAG 'pii.*' MASK hash UNLESS UNMASK 'pii';
+		GRANT UNMASK ON COLUMN sales.tx.card TO ROLE analyst`)
+	if code != 0 {
+		t.Fatalf("tags and policies exit %d: %s", code, errOut)
+	}
+	out, _, _ = ctl(tokenFile, "policies")
+	if !strings.Contains(out, "pii_hash") || !strings.Contains(out, "tag_mask") {
+		t.Errorf("policies:\n%s", out)
+	}
+	out, _, _ = ctl(tokenFile, "masks", "sales.tx")
+	if !strings.Contains(out, "email_domain") || !strings.Contains(out, "pii.email") {
+		t.Errorf("masks:\n%s", out)
+	}
+	out, _, _ = ctl(tokenFile, "unmasks")
+	if !strings.Contains(out, "sales") || !strings.Contains(out, "card") {
+		t.Errorf("unmasks:\n%s", out)
+	}
+	// the column mask on email beats the tag policy; UNMASK lifts card's mask
+	out, _, _ = ctl(tokenFile, "explain", "--user", "alice", "sales.tx")
+	if !strings.Contains(out, "email_domain") || strings.Contains(out, "show_last(4)") {
+		t.Errorf("explain after UNMASK:\n%s", out)
+	}
+
 	// alice gets a token, sees her view, and cannot change the catalog.
 	out, errOut, code = ctl(tokenFile, "tokens", "create", "--user", "alice", "--ttl", "1h")
 	if code != 0 {

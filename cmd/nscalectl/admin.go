@@ -314,3 +314,63 @@ func grantsCmd(ctx context.Context, c *apiclient.Client, g globals, args []strin
 		}
 	})
 }
+
+func policiesCmd(ctx context.Context, c *apiclient.Client, g globals, args []string, out io.Writer) error {
+	if _, err := parse("policies", args, 0, "policies", nil); err != nil {
+		return err
+	}
+	var list apitypes.PolicyList
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/policies", url.Values{"page_size": {"1000"}}, nil, &list); err != nil {
+		return err
+	}
+	return emit(out, g, list, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "NAME\tKIND\tON\tMASK\tUNLESS UNMASK\tFILTER")
+		for _, p := range list.Policies {
+			on := "tag " + p.TagPattern
+			if p.Table != "" {
+				on = p.Table
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Kind, on, p.Mask, p.UnlessUnmask, p.Filter)
+		}
+	})
+}
+
+func masksCmd(ctx context.Context, c *apiclient.Client, g globals, args []string, out io.Writer) error {
+	fs, err := parse("masks", args, 1, "masks DATABASE.TABLE", nil)
+	if err != nil {
+		return err
+	}
+	db, t, ok := strings.Cut(fs.Arg(0), ".")
+	if !ok {
+		return usageError{fmt.Errorf("want DATABASE.TABLE, got %q", fs.Arg(0))}
+	}
+	var tp apitypes.TablePolicy
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/databases/"+esc(db)+"/tables/"+esc(t)+"/policy", nil, nil, &tp); err != nil {
+		return err
+	}
+	return emit(out, g, tp, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "COLUMN\tMASK\tFOR")
+		for _, m := range tp.Masks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Column, m.Mask, m.Principal)
+		}
+		for col, tags := range tp.Tags {
+			fmt.Fprintf(tw, "%s\ttags: %s\t\n", col, strings.Join(tags, ", "))
+		}
+	})
+}
+
+func unmasksCmd(ctx context.Context, c *apiclient.Client, g globals, args []string, out io.Writer) error {
+	if _, err := parse("unmasks", args, 0, "unmasks", nil); err != nil {
+		return err
+	}
+	var list apitypes.UnmaskList
+	if err := c.Do(ctx, http.MethodGet, "/api/v1/unmasks", url.Values{"page_size": {"1000"}}, nil, &list); err != nil {
+		return err
+	}
+	return emit(out, g, list, func(tw *tabwriter.Writer) {
+		fmt.Fprintln(tw, "PRINCIPAL\tCOLUMN\tTAG")
+		for _, u := range list.Unmasks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Principal, u.Column, u.Tag)
+		}
+	})
+}

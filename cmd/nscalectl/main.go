@@ -30,6 +30,8 @@ Commands:
   users create|list|show|delete NAME | set-attribute USER K=V | delete-attribute USER K
   groups create|list|show|delete NAME | add-member|remove-member GROUP user:NAME|group:NAME
   databases | tables DB | grants [--table DB.T]
+  policies | masks DB.TABLE | unmasks
+                      tag and safeguard policies, a table's masks and tags, UNMASK grants
   audit [--limit N]   the audit trail, newest first
 
 Global flags:
@@ -96,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"databases": databasesCmd,
 		"tables":    tablesCmd,
 		"grants":    grantsCmd,
+		"policies":  policiesCmd,
+		"masks":     masksCmd,
+		"unmasks":   unmasksCmd,
 	}
 	f, ok := commands[cmd]
 	if !ok {

@@ -83,6 +83,9 @@ func (s *server) table() []route {
 		{Route{Method: "GET", Path: "/api/v1/databases/{db}/tables"}, s.listTables},
 		{Route{Method: "GET", Path: "/api/v1/databases/{db}/tables/{table}"}, s.getTable},
 		{Route{Method: "GET", Path: "/api/v1/grants"}, s.listGrants},
+		{Route{Method: "GET", Path: "/api/v1/policies"}, s.listPolicies},
+		{Route{Method: "GET", Path: "/api/v1/databases/{db}/tables/{table}/policy"}, s.tablePolicy},
+		{Route{Method: "GET", Path: "/api/v1/unmasks"}, s.listUnmasks},
 	}
 }
 

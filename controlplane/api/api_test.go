@@ -261,6 +261,12 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		"TableList":        reflect.TypeOf(apitypes.TableList{}),
 		"Grant":            reflect.TypeOf(apitypes.Grant{}),
 		"GrantList":        reflect.TypeOf(apitypes.GrantList{}),
+		"Policy":           reflect.TypeOf(apitypes.Policy{}),
+		"PolicyList":       reflect.TypeOf(apitypes.PolicyList{}),
+		"Mask":             reflect.TypeOf(apitypes.Mask{}),
+		"TablePolicy":      reflect.TypeOf(apitypes.TablePolicy{}),
+		"Unmask":           reflect.TypeOf(apitypes.Unmask{}),
+		"UnmaskList":       reflect.TypeOf(apitypes.UnmaskList{}),
 	}
 	for name := range doc.Comps.Schemas {
 		if _, ok := goTypes[name]; !ok {

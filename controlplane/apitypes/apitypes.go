@@ -211,3 +211,55 @@ type GrantList struct {
 	Grants        []Grant `json:"grants"`
 	NextPageToken string  `json:"next_page_token"`
 }
+
+// Policy is a tag or safeguard policy.
+type Policy struct {
+	Name         string    `json:"name"`
+	Kind         string    `json:"kind"`
+	TagPattern   string    `json:"tag_pattern"`
+	Table        string    `json:"table"`
+	Mask         string    `json:"mask"`
+	UnlessUnmask string    `json:"unless_unmask"`
+	Filter       string    `json:"filter"`
+	Version      int64     `json:"version"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// PolicyList is a page of policies.
+type PolicyList struct {
+	Policies      []Policy `json:"policies"`
+	NextPageToken string   `json:"next_page_token"`
+}
+
+// Mask is a column mask.
+type Mask struct {
+	ID        string    `json:"id"`
+	Column    string    `json:"column"`
+	Mask      string    `json:"mask"`
+	Principal string    `json:"principal"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// TablePolicy is GET /api/v1/databases/{db}/tables/{table}/policy: the
+// masks and tags written on one table.
+type TablePolicy struct {
+	Table string              `json:"table"`
+	Masks []Mask              `json:"masks"`
+	Tags  map[string][]string `json:"tags"`
+}
+
+// Unmask is an UNMASK grant on a column or a tag.
+type Unmask struct {
+	ID        string    `json:"id"`
+	Principal string    `json:"principal"`
+	Column    string    `json:"column"`
+	Tag       string    `json:"tag"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// UnmaskList is a page of UNMASK grants.
+type UnmaskList struct {
+	Unmasks       []Unmask `json:"unmasks"`
+	NextPageToken string   `json:"next_page_token"`
+}

@@ -42,3 +42,44 @@ func (s *Service) ListGrants(ctx context.Context, p auth.Principal, f store.Gran
 	}
 	return s.store.ListGrants(ctx, f, page)
 }
+
+// ListPolicies pages through tag and safeguard policies (admins).
+func (s *Service) ListPolicies(ctx context.Context, p auth.Principal, page store.Page) ([]store.Policy, string, error) {
+	if err := s.requireAdmin(ctx, p, "listing policies"); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListPolicies(ctx, page)
+}
+
+// TablePolicy returns every mask and tag written on a table (admins).
+func (s *Service) TablePolicy(ctx context.Context, p auth.Principal, db, table string) ([]store.Mask, map[string][]string, error) {
+	if err := s.requireAdmin(ctx, p, "reading table policy"); err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.store.GetTable(ctx, db, table); err != nil {
+		return nil, nil, err
+	}
+	var masks []store.Mask
+	page := store.Page{PageSize: store.MaxPageSize}
+	for {
+		ms, next, err := s.store.ListMasks(ctx, db, table, page)
+		if err != nil {
+			return nil, nil, err
+		}
+		masks = append(masks, ms...)
+		if next == "" {
+			break
+		}
+		page.PageToken = next
+	}
+	tags, err := s.store.ColumnTags(ctx, db, table)
+	return masks, tags, err
+}
+
+// ListUnmasks pages through UNMASK grants (admins).
+func (s *Service) ListUnmasks(ctx context.Context, p auth.Principal, f store.UnmaskFilter, page store.Page) ([]store.Unmask, string, error) {
+	if err := s.requireAdmin(ctx, p, "listing UNMASK grants"); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListUnmasks(ctx, f, page)
+}

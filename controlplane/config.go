@@ -23,6 +23,7 @@ type Config struct {
 	Store           StoreConfig    `yaml:"store"`
 	LocalFiles      LocalFiles     `yaml:"local_files"`
 	S3              storage.Config `yaml:"s3"`
+	Catalog         CatalogConfig  `yaml:"catalog"`
 	ReadOnly        bool           `yaml:"read_only"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
 	Log             logging.Config `yaml:"log"`
@@ -53,6 +54,13 @@ type LocalFiles struct {
 	KeyFile string `yaml:"key_file"`
 }
 
+// CatalogConfig tunes the catalog.
+type CatalogConfig struct {
+	// FileListTTL is how long a table's cached file listing is trusted
+	// before it is listed again; 0 keeps it until REFRESH TABLE.
+	FileListTTL time.Duration `yaml:"file_list_ttl"`
+}
+
 // StoreConfig selects the catalog store.
 type StoreConfig struct {
 	Dialect        string        `yaml:"dialect"`
@@ -76,6 +84,7 @@ func DefaultConfig() Config {
 		Store:           StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
 		LocalFiles:      LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
 		S3:              storage.DefaultConfig(),
+		Catalog:         CatalogConfig{FileListTTL: time.Hour},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
 	}

@@ -116,7 +116,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	}
 	objects.S3 = st3.S3()
-	cat := catalog.New(catalog.Config{Store: st, Objects: objects, LocalRoot: s.cfg.LocalFiles.Root,
+	cat := catalog.New(catalog.Config{Store: st, Objects: objects, LocalRoot: s.cfg.LocalFiles.Root, FileListTTL: s.cfg.Catalog.FileListTTL,
 		Logger: s.log.With("component", "catalog")})
 	var apiHandler http.Handler = api.New(api.Config{
 		Auth:     auth.Chain{auth.AdminToken{Token: token}, auth.UserTokens{Store: cat}},

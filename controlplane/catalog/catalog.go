@@ -28,8 +28,11 @@ type Config struct {
 	Objects Objects
 	// LocalRoot is the only directory file:// tables may live under.
 	LocalRoot string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// FileListTTL is how long a table's cached file list is used before
+	// Files lists the location again; 0 keeps it until REFRESH TABLE.
+	FileListTTL time.Duration
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Service is the catalog. Safe for concurrent use.
@@ -37,6 +40,7 @@ type Service struct {
 	store     *store.Store
 	objects   Objects
 	localRoot string
+	fileTTL   time.Duration
 	log       *slog.Logger
 	now       func() time.Time
 	engines   engines
@@ -48,7 +52,7 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, objects: cfg.Objects, localRoot: cfg.LocalRoot, log: cfg.Logger, now: now}
+	return &Service{store: cfg.Store, objects: cfg.Objects, localRoot: cfg.LocalRoot, fileTTL: cfg.FileListTTL, log: cfg.Logger, now: now}
 }
 
 // IsAdmin reports whether p may manage the catalog: the bootstrap admin

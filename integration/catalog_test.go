@@ -120,6 +120,14 @@ func TestNewcomerCatalogFlowOnVersitygw(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("tags and policies exit %d: %s", code, errOut)
 	}
+	out, errOut, code = ctl(tokenFile, "sql", "CREATE EXTERNAL TABLE sales.tx_hadoop PARTITIONED BY (dt date) STORED AS PARQUET LOCATION 's3a://lake/sales/tx'")
+	if code != 0 {
+		t.Fatalf("s3a table exit %d: %s", code, errOut)
+	}
+	out, _, _ = ctl(tokenFile, "tables", "sales")
+	if !strings.Contains(out, "sales.tx_hadoop  parquet  6        s3://lake/sales/tx/") {
+		t.Errorf("s3a:// location not stored as s3://:\n%s", out)
+	}
 	out, _, _ = ctl(tokenFile, "policies")
 	if !strings.Contains(out, "pii_hash") || !strings.Contains(out, "tag_mask") {
 		t.Errorf("policies:\n%s", out)

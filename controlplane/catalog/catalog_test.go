@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -191,6 +192,24 @@ func TestWriteTimeValidation(t *testing.T) {
 				t.Errorf("a refused statement changed the policy version %d -> %d", before, after)
 			}
 		})
+	}
+}
+
+// Location spellings a Hadoop or Spark user types are accepted and stored
+// in one form.
+func TestLocationSpellings(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	e.exec(t, admin, "CREATE DATABASE d")
+	for i, loc := range []string{"file://localhost" + e.root + "/tx", "file:" + e.root + "/tx/"} {
+		name := fmt.Sprintf("t%d", i)
+		e.exec(t, admin, "CREATE EXTERNAL TABLE d."+name+" (id bigint) PARTITIONED BY (dt date) STORED AS PARQUET LOCATION '"+loc+"'")
+		tb, err := e.st.GetTable(context.Background(), "d", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tb.Location != "file://"+e.root+"/tx/" {
+			t.Errorf("%s stored as %s", loc, tb.Location)
+		}
 	}
 }
 

@@ -153,12 +153,14 @@ func (s *Service) checkLocation(loc string) (string, error) {
 		return "", apierr.New(apierr.InvalidArgument, "LOCATION %q is not a URL: want s3://bucket/prefix/ or file:///path/", loc)
 	}
 	switch u.Scheme {
-	case "s3":
+	case "s3", "s3a", "s3n":
 		if u.Host == "" {
 			return "", apierr.New(apierr.InvalidArgument, "LOCATION %q has no bucket", loc)
 		}
+		// Hadoop's s3a:// and s3n:// name the same objects; store one form.
+		loc = "s3://" + strings.TrimPrefix(loc, u.Scheme+"://")
 	case "file":
-		if u.Host != "" || !filepath.IsAbs(u.Path) {
+		if (u.Host != "" && u.Host != "localhost") || !filepath.IsAbs(u.Path) {
 			return "", apierr.New(apierr.InvalidArgument, "LOCATION %q: want file:///absolute/path/", loc)
 		}
 		if s.localRoot == "" {
@@ -172,6 +174,7 @@ func (s *Service) checkLocation(loc string) (string, error) {
 		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
 			return "", apierr.New(apierr.PermissionDenied, "LOCATION %q is outside local_files.root (%s)", loc, root)
 		}
+		loc = "file://" + p // one spelling for file:/x, file:///x and file://localhost/x
 	default:
 		return "", apierr.New(apierr.InvalidArgument, "LOCATION %q: want s3://bucket/prefix/ or file:///path/", loc)
 	}

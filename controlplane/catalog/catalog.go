@@ -144,7 +144,9 @@ func (s *Service) auditEvent(ctx context.Context, p auth.Principal, action, targ
 		outcome = "denied"
 	}
 	detail, _ := json.Marshal(map[string]string{"code": string(apierr.CodeOf(cause)), "message": apierr.PublicMessage(cause)})
-	err := s.store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+	// The refusal is recorded even when the caller has gone away.
+	ctx = context.WithoutCancel(ctx)
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		v, err := tx.PolicyVersion(ctx)
 		if err != nil {
 			return err

@@ -1,7 +1,8 @@
 // Package statement parses nscale's SQL for data definition and access
 // control (DDL and DCL) into typed statements: Parse returns one Statement
 // per semicolon-separated statement, each with its source text (Span) for
-// the audit log. Queries (SELECT) are not parsed here: they go to an agent.
+// the audit log. Parse refuses queries (SELECT); ParseQuery reads the
+// SELECT subset that agents accept (see Queries below).
 //
 // # How it parses
 //
@@ -220,4 +221,46 @@
 // match, except for principals holding UNMASK on the UNLESS UNMASK tag. A
 // safeguard policy applies to everyone but catalog administrators, UNMASK
 // holders included: a tag safeguard masks, a table safeguard filters rows.
+//
+// # Queries
+//
+// ParseQuery reads one query, with PostgreSQL's parser, into a Query:
+//
+//	SELECT {* | alias.* | column [[AS] alias], ...}
+//	    FROM table [[AS] alias]
+//	    [WHERE filter]
+//	    [LIMIT {n | ALL}]
+//	column: name, struct_column.field..., (struct_column).field, or either
+//	        qualified by the alias, the table name or db.table
+//
+// The table must be qualified with its database. Qualifiers are removed
+// from columns, in the select list and in WHERE; a first name that is not
+// the qualifier is the column, and the names after it a struct field path
+// (so to reach field c of a column named like the table t, write t.t.c).
+// * stands alone in the select list. The WHERE filter is converted as a row
+// filter (the same trees as ParseFilter for the same text, qualifiers
+// aside), except that functions are refused, current_user, has_role() and
+// user_attribute() included: those belong to policies, which the control
+// plane applies. Constant filters are kept as written: WHERE 1=0 is the
+// comparison 1 = 0, and the planner treats it. LIMIT is a non-negative
+// integer; LIMIT ALL, LIMIT NULL and no LIMIT are no limit, and FETCH
+// FIRST n ROWS ONLY is LIMIT n. A trailing semicolon is allowed.
+//
+// Spark's JDBC source wraps a query in a subquery; that shape is accepted
+// and flattened:
+//
+//	SELECT * FROM (query) [[AS] alias] [WHERE filter] [LIMIT n]
+//
+// where query is itself a query accepted here. The outer filter's columns
+// name the subquery's output columns (aliases included) and are rewritten
+// to the table's; the filters are ANDed, and the smaller limit wins.
+//
+// Refused, with the construct and its position: joins and more than one
+// FROM item, other subqueries, GROUP BY, HAVING, aggregate and window
+// functions, DISTINCT, ORDER BY (agents return rows in no particular order;
+// it is refused rather than ignored), OFFSET, FOR UPDATE/SHARE, WITH, set
+// operations (UNION, INTERSECT, EXCEPT), VALUES, TABLE, SELECT INTO,
+// functions and other expressions in the select list, unqualified tables,
+// ONLY, INSERT/UPDATE/DELETE and other statements, DDL and DCL (send those
+// to the control plane with nscalectl sql), and more than one statement.
 package statement

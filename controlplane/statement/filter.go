@@ -105,10 +105,18 @@ func (p *parser) convertFilter(toks []token, at int) (sqlsubset.Expr, error) {
 type converter struct {
 	t        *pgText
 	fallback int // input offset for errors without a location
+	// query is set for the WHERE of a user query (ParseQuery): messages
+	// start with "WHERE: " instead of "row filter: ", and functions,
+	// the policy functions included, are refused.
+	query bool
 }
 
 func (c *converter) errAt(loc int32, format string, args ...any) error {
-	return c.t.errAt(loc, c.fallback, "row filter: "+format, args...)
+	prefix := "row filter: "
+	if c.query {
+		prefix = "WHERE: "
+	}
+	return c.t.errAt(loc, c.fallback, prefix+format, args...)
 }
 
 // unsupported names a construct outside the subset.
@@ -170,6 +178,9 @@ func (c *converter) expr(n *pg.Node, depth int) (sqlsubset.Expr, error) {
 		f := x.SqlvalueFunction
 		switch f.Op {
 		case pg.SQLValueFunctionOp_SVFOP_CURRENT_USER, pg.SQLValueFunctionOp_SVFOP_USER:
+			if c.query {
+				return nil, c.errAt(f.Location, "%s", policyFunctionInQuery("current_user"))
+			}
 			return &sqlsubset.Call{Name: "current_user"}, nil
 		}
 		return nil, c.unsupported(f.Location, strings.ReplaceAll(strings.TrimPrefix(f.Op.String(), "SVFOP_"), "_N", ""))
@@ -605,6 +616,12 @@ func (c *converter) funcCall(f *pg.FuncCall, depth int) (sqlsubset.Expr, error) 
 	}
 	name := strings.Join(names, ".")
 	known, ok := sqlsubset.LookupFunction(name)
+	if c.query {
+		if ok {
+			return nil, c.errAt(f.Location, "%s", policyFunctionInQuery(known.Name))
+		}
+		return nil, c.errAt(f.Location, "function %s() is not supported in a query", name)
+	}
 	if !ok {
 		var list []string
 		for _, fn := range sqlsubset.Functions() {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
-	"github.com/nscale/nscale/controlplane/statement"
+	"github.com/nscale/nscale/controlplane/catalog"
 	"github.com/nscale/nscale/controlplane/store"
 )
 
@@ -80,13 +80,7 @@ func (s *server) listGrants(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := apitypes.GrantList{Grants: []apitypes.Grant{}, NextPageToken: next}
 	for _, g := range gs {
-		on := "catalog"
-		switch g.Securable.Kind {
-		case store.SecurableDatabase:
-			on = "database " + g.Securable.Database
-		case store.SecurableTable:
-			on = statement.TableName{Database: g.Securable.Database, Table: g.Securable.Table}.String()
-		}
+		on := catalog.GrantTarget(g)
 		filter := ""
 		if g.Filter != nil {
 			filter = g.Filter.SQL

@@ -223,13 +223,7 @@ func (s *Service) showGrants(ctx context.Context, st *statement.ShowGrants) (api
 			return res, err
 		}
 		for _, g := range gs {
-			on := "catalog"
-			switch g.Securable.Kind {
-			case store.SecurableDatabase:
-				on = "database " + g.Securable.Database
-			case store.SecurableTable:
-				on = statement.TableName{Database: g.Securable.Database, Table: g.Securable.Table}.String()
-			}
+			on := GrantTarget(g)
 			filter := ""
 			if g.Filter != nil {
 				filter = g.Filter.SQL
@@ -251,4 +245,16 @@ func (s *Service) Evaluate(ctx context.Context, user, db, table string) (*policy
 		return nil, err
 	}
 	return eng.Evaluate(user, tableKey(db, table))
+}
+
+// GrantTarget renders what a grant covers: "catalog", "database d" or the
+// quoted table name.
+func GrantTarget(g store.Grant) string {
+	switch g.Securable.Kind {
+	case store.SecurableDatabase:
+		return "database " + g.Securable.Database
+	case store.SecurableTable:
+		return statement.TableName{Database: g.Securable.Database, Table: g.Securable.Table}.String()
+	}
+	return "catalog"
 }

@@ -1,0 +1,336 @@
+// Package enforce applies a task's policy to Arrow record batches on the
+// agent, in an order that is the security contract:
+//
+//  1. RowFilter is evaluated on the STORED (unmasked) values; only rows where
+//     it is TRUE are kept (FALSE and NULL drop the row).
+//  2. Each column's CellFilter is evaluated on the STORED values; where it is
+//     not TRUE the column's cell becomes NULL.
+//  3. Masks are applied (internal/mask) to the kept rows.
+//  4. Predicate, the user's WHERE, is evaluated on the OUTPUT values, that is
+//     after masks and cell filters, so a WHERE can never probe a hidden value;
+//     only rows where it is TRUE are kept. It may reference output columns only.
+//  5. Limit caps the rows returned across all calls of Apply.
+//
+// Expressions follow SQL three-valued logic (Kleene AND/OR/NOT; a comparison
+// with NULL is NULL). Supported: comparisons of bool, integers, unsigned
+// integers, floats, decimal128, string, binary, date32 and timestamp values
+// with each other where SQL allows it (numbers with numbers, temporal with
+// temporal; a float on either side compares as float64, other numeric mixes
+// compare exactly); IN, BETWEEN, LIKE/ILIKE (% and _, backslash escapes;
+// ILIKE uses Unicode simple case folding), IS [NOT] NULL, IS [NOT] TRUE/FALSE,
+// and CAST between numeric types (rounding half away from zero; out of range
+// is an error) or to string. Nested column paths, function calls and any other
+// cast are refused by New: the enforcer fails closed, it never serves data it
+// cannot filter. A column type it cannot evaluate is an error from Apply.
+package enforce
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/nscale/nscale/internal/mask"
+	"github.com/nscale/nscale/internal/sqlsubset"
+	"github.com/nscale/nscale/internal/taskplan"
+)
+
+type column struct {
+	name string
+	typ  arrow.DataType
+	mask *sqlsubset.Mask
+	cell *compiled // nil = always visible
+}
+
+// Enforcer applies one task's row filter, cell filters, masks, predicate and
+// limit to record batches. It is not safe for concurrent use.
+type Enforcer struct {
+	mem       memory.Allocator
+	key       mask.Key
+	cols      []column
+	schema    *arrow.Schema
+	rowFilter *compiled
+	predicate *compiled
+	limit     int64 // 0 = none
+	returned  int64
+}
+
+// New checks that every expression and mask of task can be evaluated and
+// returns an Enforcer for it. Anything unsupported is an error (fail closed).
+func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, error) {
+	if mem == nil {
+		return nil, fmt.Errorf("enforce: nil allocator")
+	}
+	if len(task.Columns) == 0 {
+		return nil, fmt.Errorf("enforce: task has no columns")
+	}
+	if task.Limit < 0 {
+		return nil, fmt.Errorf("enforce: negative limit")
+	}
+	e := &Enforcer{mem: mem, key: key, limit: task.Limit}
+	fields := make([]arrow.Field, 0, len(task.Columns))
+	names := map[string]bool{}
+	for _, c := range task.Columns {
+		if names[c.Name] {
+			return nil, fmt.Errorf("enforce: duplicate column %q", c.Name)
+		}
+		names[c.Name] = true
+		st, err := sqlsubset.ParseType(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
+		}
+		dt, err := mask.ArrowType(st)
+		if err != nil {
+			return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
+		}
+		col := column{name: c.Name, typ: dt}
+		if c.Mask != nil {
+			m := *c.Mask
+			if err := mask.Check(m, dt); err != nil {
+				return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
+			}
+			col.mask = &m
+		}
+		if c.CellFilter.Expr != nil {
+			if col.cell, err = compile(c.CellFilter.Expr); err != nil {
+				return nil, fmt.Errorf("enforce: cell filter of %q: %w", c.Name, err)
+			}
+		}
+		e.cols = append(e.cols, col)
+		fields = append(fields, arrow.Field{Name: c.Name, Type: dt, Nullable: true})
+	}
+	e.schema = arrow.NewSchema(fields, nil)
+	var err error
+	if task.RowFilter.Expr != nil {
+		if e.rowFilter, err = compile(task.RowFilter.Expr); err != nil {
+			return nil, fmt.Errorf("enforce: row filter: %w", err)
+		}
+	}
+	if task.Predicate.Expr != nil {
+		if e.predicate, err = compile(task.Predicate.Expr); err != nil {
+			return nil, fmt.Errorf("enforce: predicate: %w", err)
+		}
+		for _, n := range sqlsubset.Columns(task.Predicate.Expr) {
+			if !names[n] {
+				return nil, fmt.Errorf("enforce: predicate references %q, which is not an output column", n)
+			}
+		}
+	}
+	return e, nil
+}
+
+// OutputSchema is the schema of every batch Apply returns: the task's columns
+// in order, with their catalog types, all nullable.
+func (e *Enforcer) OutputSchema() *arrow.Schema { return e.schema }
+
+// Done reports whether the limit has been reached; Apply then returns empty batches.
+func (e *Enforcer) Done() bool { return e.limit > 0 && e.returned >= e.limit }
+
+func recordGetter(rec arrow.RecordBatch) getCol {
+	return func(name string) (arrow.Array, error) {
+		idx := rec.Schema().FieldIndices(name)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("enforce: batch has %d columns named %q", len(idx), name)
+		}
+		return rec.Column(idx[0]), nil
+	}
+}
+
+// Apply enforces the policy on rec, which holds the stored values, and returns
+// a new record batch with OutputSchema; the caller releases it. rec is not
+// released. Any error means the batch must not be served.
+func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	n := int(rec.NumRows())
+	if e.Done() {
+		n = 0
+	}
+	ctx := compute.WithAllocator(context.Background(), e.mem)
+	get := recordGetter(rec)
+
+	// 1. Row filter on stored values.
+	var keep []int
+	if e.rowFilter != nil && n > 0 {
+		v, err := e.rowFilter.evalBool(n, get)
+		if err != nil {
+			return nil, fmt.Errorf("enforce: row filter: %w", err)
+		}
+		keep = trueRows(v)
+	} else {
+		keep = allRows(n)
+	}
+
+	cols := make([]arrow.Array, 0, len(e.cols))
+	release := func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}
+	for _, c := range e.cols {
+		in, err := get(c.name)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if !arrow.TypeEqual(in.DataType(), c.typ) {
+			release()
+			return nil, fmt.Errorf("enforce: column %q is %s, the task says %s", c.name, in.DataType(), c.typ)
+		}
+		// 2. Cell filter on stored values (all input rows, then selected).
+		var visible []bool
+		if c.cell != nil && len(keep) > 0 {
+			v, err := c.cell.evalBool(n, get)
+			if err != nil {
+				release()
+				return nil, fmt.Errorf("enforce: cell filter of %q: %w", c.name, err)
+			}
+			visible = make([]bool, len(keep))
+			for j, r := range keep {
+				visible[j] = v.valid[r] && v.b[r]
+			}
+		}
+		out, err := take(ctx, e.mem, in, keep, n)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if visible != nil {
+			nulled, err := nullWhere(e.mem, out, visible)
+			out.Release()
+			if err != nil {
+				release()
+				return nil, err
+			}
+			out = nulled
+		}
+		// 3. Mask.
+		if c.mask != nil {
+			masked, err := mask.Apply(e.mem, out, *c.mask, e.key)
+			out.Release()
+			if err != nil {
+				release()
+				return nil, fmt.Errorf("enforce: mask of %q: %w", c.name, err)
+			}
+			out = masked
+		}
+		cols = append(cols, out)
+	}
+	res := array.NewRecordBatch(e.schema, cols, int64(len(keep)))
+	release()
+
+	// 4. Predicate on output values.
+	if e.predicate != nil && res.NumRows() > 0 {
+		m := int(res.NumRows())
+		v, err := e.predicate.evalBool(m, recordGetter(res))
+		if err != nil {
+			res.Release()
+			return nil, fmt.Errorf("enforce: predicate: %w", err)
+		}
+		rows := trueRows(v)
+		if len(rows) != m {
+			filtered, err := takeRecord(ctx, e.mem, res, rows)
+			res.Release()
+			if err != nil {
+				return nil, err
+			}
+			res = filtered
+		}
+	}
+
+	// 5. Limit.
+	if e.limit > 0 {
+		left := e.limit - e.returned
+		if res.NumRows() > left {
+			s := res.NewSlice(0, left)
+			res.Release()
+			res = s
+		}
+		e.returned += res.NumRows()
+	}
+	return res, nil
+}
+
+func trueRows(v *vec) []int {
+	rows := make([]int, 0, len(v.valid))
+	for i := range v.valid {
+		if v.valid[i] && v.b[i] {
+			rows = append(rows, i)
+		}
+	}
+	return rows
+}
+
+func allRows(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
+}
+
+// take returns the rows of a at rows (of n); when rows is all of a, a itself retained.
+func take(ctx context.Context, mem memory.Allocator, a arrow.Array, rows []int, n int) (arrow.Array, error) {
+	if len(rows) == n && n == a.Len() {
+		a.Retain()
+		return a, nil
+	}
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.Reserve(len(rows))
+	for _, r := range rows {
+		b.UnsafeAppend(int64(r))
+	}
+	idx := b.NewArray()
+	defer idx.Release()
+	out, err := compute.TakeArray(ctx, a, idx)
+	if err != nil {
+		return nil, fmt.Errorf("enforce: take: %w", err)
+	}
+	return out, nil
+}
+
+func takeRecord(ctx context.Context, mem memory.Allocator, rec arrow.RecordBatch, rows []int) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, 0, rec.NumCols())
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	for i := 0; i < int(rec.NumCols()); i++ {
+		c, err := take(ctx, mem, rec.Column(i), rows, -1)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	return array.NewRecordBatch(rec.Schema(), cols, int64(len(rows))), nil
+}
+
+// nullWhere returns a copy of a (sharing its value buffers) in which the
+// cells where visible is false are NULL.
+func nullWhere(mem memory.Allocator, a arrow.Array, visible []bool) (arrow.Array, error) {
+	d := a.Data()
+	n, off := d.Len(), d.Offset()
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(off + n))))
+	bits := buf.Bytes()
+	for i := range bits {
+		bits[i] = 0
+	}
+	nulls := 0
+	for i := 0; i < n; i++ {
+		if visible[i] && a.IsValid(i) {
+			bitutil.SetBit(bits, off+i)
+		} else {
+			nulls++
+		}
+	}
+	bufs := append([]*memory.Buffer{buf}, d.Buffers()[1:]...)
+	nd := array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
+	buf.Release()
+	defer nd.Release()
+	return array.MakeFromData(nd), nil
+}

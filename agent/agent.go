@@ -4,9 +4,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,10 +29,21 @@ type Agent struct {
 	opsAddr net.Addr
 }
 
+// ErrRoot is returned by New when the agent would run as root without
+// --allow-root.
+var ErrRoot = errors.New("refusing to run as root: the agent needs no privileges; run it as its own user or pass --allow-root")
+
 // New validates cfg; nothing is opened until Run.
 func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Agent, error) {
+	return newAgent(cfg, log, reg, os.Geteuid)
+}
+
+func newAgent(cfg Config, log *slog.Logger, reg *prometheus.Registry, euid func() int) (*Agent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if euid() == 0 && !cfg.AllowRoot {
+		return nil, ErrRoot
 	}
 	return &Agent{cfg: cfg, log: log, reg: reg, health: health.New(cfg.ShutdownTimeout), ready: make(chan struct{})}, nil
 }

@@ -11,6 +11,9 @@ import (
 
 // Config is the agent's validated configuration.
 type Config struct {
+	// AllowRoot lets the agent run as root (flag --allow-root only). The
+	// agent needs no privileges; root would widen what a bug could reach.
+	AllowRoot       bool           `yaml:"-"`
 	Ops             OpsConfig      `yaml:"ops"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
 	Log             logging.Config `yaml:"log"`

@@ -182,7 +182,7 @@ func TestSIGTERMStopsEachDaemonWithExitZero(t *testing.T) {
 		d.waitLog(t, "control plane stopped", time.Second)
 	})
 	t.Run("agent", func(t *testing.T) {
-		d := start(t, t.TempDir(), nil, "nscale-agent", "run", "--ops-listen", "127.0.0.1:0", "--shutdown-timeout", "5s")
+		d := start(t, t.TempDir(), nil, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0", "--shutdown-timeout", "5s")
 		d.waitLog(t, "agent starting", 60*time.Second)
 		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -192,4 +192,16 @@ func TestSIGTERMStopsEachDaemonWithExitZero(t *testing.T) {
 		}
 		d.waitLog(t, "agent stopped", time.Second)
 	})
+}
+
+// The agent refuses to run as root unless told to; CI runs as root, so the
+// real refusal is exercised there.
+func TestAgentRefusesRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to observe the refusal; the unit test covers the logic")
+	}
+	_, errOut, code := runCmd(t, t.TempDir(), nil, "nscale-agent", "run", "--ops-listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(errOut, "refusing to run as root") || !strings.Contains(errOut, "--allow-root") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
 }

@@ -27,6 +27,7 @@ Usage:
 
 Flags of run:
   --config FILE              YAML configuration file (strict)
+  --allow-root               run even as root (the agent needs no privileges; avoid)
   --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
   --shutdown-timeout DUR     graceful shutdown bound (shutdown_timeout)
   --log-level LEVEL          debug, info, warn, error (log.level)
@@ -68,6 +69,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("config", "", "")
+	allowRoot := fs.Bool("allow-root", false, "")
 	var overrides []func(*agent.Config)
 	fs.Func("ops-listen", "", func(v string) error {
 		if err := configfile.CheckHostPort(v); err != nil {
@@ -109,6 +111,7 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) int {
 	for _, o := range overrides {
 		o(&cfg)
 	}
+	cfg.AllowRoot = *allowRoot
 	log, err := logging.New(stderr, cfg.Log, redact.String)
 	if err != nil {
 		fmt.Fprintf(stderr, "nscale-agent: %v\n", err)

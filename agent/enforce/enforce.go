@@ -8,7 +8,8 @@
 //  3. Masks are applied (internal/mask) to the kept rows.
 //  4. Predicate, the user's WHERE, is evaluated on the OUTPUT values, that is
 //     after masks and cell filters, so a WHERE can never probe a hidden value;
-//     only rows where it is TRUE are kept. It may reference output columns only.
+//     only rows where it is TRUE are kept. It may reference task columns only;
+//     FilterOnly columns are masked like the others and dropped afterwards.
 //  5. Limit caps the rows returned across all calls of Apply.
 //
 // Expressions follow SQL three-valued logic (Kleene AND/OR/NOT; a comparison
@@ -40,7 +41,9 @@ import (
 )
 
 type column struct {
-	name string
+	name string // stored name; expressions use it
+	out  string // output name
+	only bool   // filter-only: used by the predicate, not returned
 	typ  arrow.DataType
 	mask *sqlsubset.Mask
 	cell *compiled // nil = always visible
@@ -52,7 +55,9 @@ type Enforcer struct {
 	mem       memory.Allocator
 	key       mask.Key
 	cols      []column
-	schema    *arrow.Schema
+	schema    *arrow.Schema // output: task columns minus filter-only ones, by output name
+	inner     *arrow.Schema // every task column by stored name, for the predicate
+	outIdx    []int         // indices into inner of the output columns
 	rowFilter *compiled
 	predicate *compiled
 	limit     int64 // 0 = none
@@ -73,6 +78,7 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 	}
 	e := &Enforcer{mem: mem, key: key, limit: task.Limit}
 	fields := make([]arrow.Field, 0, len(task.Columns))
+	var outFields []arrow.Field
 	names := map[string]bool{}
 	for _, c := range task.Columns {
 		if names[c.Name] {
@@ -87,7 +93,7 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 		if err != nil {
 			return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
 		}
-		col := column{name: c.Name, typ: dt}
+		col := column{name: c.Name, out: c.OutputName(), only: c.FilterOnly, typ: dt}
 		if c.Mask != nil {
 			m := *c.Mask
 			if err := mask.Check(m, dt); err != nil {
@@ -100,10 +106,18 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 				return nil, fmt.Errorf("enforce: cell filter of %q: %w", c.Name, err)
 			}
 		}
+		if !c.FilterOnly {
+			e.outIdx = append(e.outIdx, len(e.cols))
+			outFields = append(outFields, arrow.Field{Name: col.out, Type: dt, Nullable: true})
+		}
 		e.cols = append(e.cols, col)
 		fields = append(fields, arrow.Field{Name: c.Name, Type: dt, Nullable: true})
 	}
-	e.schema = arrow.NewSchema(fields, nil)
+	if len(outFields) == 0 {
+		return nil, fmt.Errorf("enforce: task has no output column")
+	}
+	e.inner = arrow.NewSchema(fields, nil)
+	e.schema = arrow.NewSchema(outFields, nil)
 	var err error
 	if task.RowFilter.Expr != nil {
 		if e.rowFilter, err = compile(task.RowFilter.Expr); err != nil {
@@ -116,15 +130,16 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 		}
 		for _, n := range sqlsubset.Columns(task.Predicate.Expr) {
 			if !names[n] {
-				return nil, fmt.Errorf("enforce: predicate references %q, which is not an output column", n)
+				return nil, fmt.Errorf("enforce: predicate references %q, which is not a task column", n)
 			}
 		}
 	}
 	return e, nil
 }
 
-// OutputSchema is the schema of every batch Apply returns: the task's columns
-// in order, with their catalog types, all nullable.
+// OutputSchema is the schema of every batch Apply returns: the task's output
+// columns (not the filter-only ones) in order, by output name, with their
+// catalog types, all nullable.
 func (e *Enforcer) OutputSchema() *arrow.Schema { return e.schema }
 
 // Done reports whether the limit has been reached; Apply then returns empty batches.
@@ -218,7 +233,7 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 		}
 		cols = append(cols, out)
 	}
-	res := array.NewRecordBatch(e.schema, cols, int64(len(keep)))
+	res := array.NewRecordBatch(e.inner, cols, int64(len(keep)))
 	release()
 
 	// 4. Predicate on output values.
@@ -239,6 +254,15 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 			res = filtered
 		}
 	}
+
+	// Output columns, by output name.
+	outCols := make([]arrow.Array, len(e.outIdx))
+	for i, j := range e.outIdx {
+		outCols[i] = res.Column(j)
+	}
+	out := array.NewRecordBatch(e.schema, outCols, res.NumRows())
+	res.Release()
+	res = out
 
 	// 5. Limit.
 	if e.limit > 0 {

@@ -342,3 +342,46 @@ func TestKleene(t *testing.T) {
 		t.Errorf("NOT %v, want %v", got, want)
 	}
 }
+
+func TestFilterOnlyColumnsAndAliases(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := input(mem)
+	defer in.Release()
+
+	c := showLast4(cols("id", "card", "region"), "card")
+	c[0].As = "customer"
+	c[1].FilterOnly = true
+	c[2].FilterOnly = true
+	run := func(pred S) (*arrow.Schema, [][]string) {
+		t.Helper()
+		e, err := New(taskplan.Task{Columns: c, Predicate: tree(pred)}, testKey, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.Apply(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Release()
+		return out.Schema(), rows(out)
+	}
+	schema, got := run(eq(col("region"), str("eu")))
+	if schema.NumFields() != 1 || schema.Field(0).Name != "customer" {
+		t.Fatalf("schema = %v, want only the aliased id as customer", schema)
+	}
+	if want := [][]string{{"1"}, {"3"}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("WHERE on a filter-only column: got %v, want %v", got, want)
+	}
+	// A filter-only masked column is masked before the predicate: its
+	// stored value cannot be probed even though it is not returned.
+	if _, got := run(eq(col("card"), str("4111111111111111"))); len(got) != 0 {
+		t.Fatalf("WHERE on the stored value of a masked filter-only column returned %v", got)
+	}
+	if _, got := run(eq(col("card"), str("xxxxxxxxxxxx1111"))); !reflect.DeepEqual(got, [][]string{{"1"}, {"4"}}) {
+		t.Fatalf("WHERE on the masked value of a filter-only column: got %v", got)
+	}
+	if _, err := New(taskplan.Task{Columns: []taskplan.Column{{Name: "id", Type: "int64", FilterOnly: true}}}, testKey, mem); err == nil {
+		t.Fatal("a task with only filter-only columns was accepted")
+	}
+}

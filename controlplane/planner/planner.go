@@ -18,10 +18,9 @@
 //     masks (Task.Predicate), so it compares masked values; the policy row
 //     filter goes to Task.RowFilter and is evaluated on stored values; each
 //     column carries its Mask and CellFilter.
-//   - A task carries masks and cell filters of its output columns only, so a
-//     WHERE on a column that is masked or cell-filtered for the user must
-//     also select that column; otherwise the plan is refused (fail closed)
-//     rather than letting the agent filter on values the user cannot see.
+//   - A WHERE on a visible column that is not selected reads it as a
+//     filter-only task column, with its mask and cell filter: the agent
+//     filters on the value the user would see and does not return it.
 //   - Pruning: a file is skipped only when it provably holds no row the
 //     agent would return. The policy row filter is evaluated against the
 //     file's partition values (it sees stored values, like the agent); the
@@ -172,8 +171,11 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 	var taskCols, schema []taskplan.Column
 	add := func(c *policy.EffColumn, out string) {
 		tc := taskplan.Column{Name: c.Name, Type: c.Type.String(), Mask: c.Mask, CellFilter: sqlsubset.Tree{Expr: c.CellFilter}}
+		if out != c.Name {
+			tc.As = out
+		}
 		taskCols = append(taskCols, tc)
-		tc.Name = out
+		tc.Name, tc.As = out, ""
 		schema = append(schema, tc)
 	}
 	projected := map[string]bool{}
@@ -220,8 +222,13 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 			if !ok {
 				return nil, unavailable(col)
 			}
-			if !projected[col] && (c.Mask != nil || c.CellFilter != nil) {
-				return nil, apierr.New(apierr.InvalidArgument, "the WHERE clause uses column %s, which is masked or filtered for you; select it as well", col)
+			if !projected[col] {
+				// Read for the predicate only, masked and cell-filtered
+				// like an output column: the WHERE sees what the user
+				// would see.
+				projected[col] = true
+				taskCols = append(taskCols, taskplan.Column{Name: c.Name, Type: c.Type.String(), Mask: c.Mask,
+					CellFilter: sqlsubset.Tree{Expr: c.CellFilter}, FilterOnly: true})
 			}
 		}
 		schemaOf := make(sqlsubset.Schema, len(eff.Columns))

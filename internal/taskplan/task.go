@@ -97,10 +97,22 @@ type Range struct {
 
 // Column is one projected output column.
 type Column struct {
-	Name       string
+	Name       string          // the stored column; expressions refer to it by this name
+	As         string          // output name when it differs from Name (a SELECT alias)
 	Type       string          // a sqlsubset type string
 	Mask       *sqlsubset.Mask // nil = unmasked
 	CellFilter sqlsubset.Tree  // nil Expr = always visible; otherwise the cell is NULL where false
+	// FilterOnly columns are read, cell-filtered and masked like the others
+	// so that the Predicate can use them, and are not returned.
+	FilterOnly bool
+}
+
+// OutputName is the name the column has in the task's output.
+func (c Column) OutputName() string {
+	if c.As != "" {
+		return c.As
+	}
+	return c.Name
 }
 
 // The wire form. Field order is the encoding order; optional fields are
@@ -141,9 +153,11 @@ type wireRange struct {
 
 type wireColumn struct {
 	Name       string         `json:"name"`
+	As         string         `json:"as,omitempty"`
 	Type       string         `json:"type"`
 	Mask       *wireMask      `json:"mask,omitempty"`
 	CellFilter sqlsubset.Tree `json:"cell_filter"`
+	FilterOnly bool           `json:"filter_only,omitempty"`
 }
 
 type wireMask struct {
@@ -194,6 +208,7 @@ func (t Task) Validate() error {
 		return invalid("%d columns exceed the limit of %d", len(t.Columns), MaxColumns)
 	}
 	seen := make(map[string]bool, len(t.Columns))
+	outputs := make(map[string]bool, len(t.Columns))
 	for i, c := range t.Columns {
 		if c.Name == "" {
 			return invalid("column %d: name is required", i)
@@ -202,6 +217,17 @@ func (t Task) Validate() error {
 			return invalid("column %q appears twice", c.Name)
 		}
 		seen[c.Name] = true
+		if c.As == c.Name {
+			return invalid("column %q: as must differ from name (leave it empty)", c.Name)
+		}
+		if !c.FilterOnly {
+			if outputs[c.OutputName()] {
+				return invalid("output column %q appears twice", c.OutputName())
+			}
+			outputs[c.OutputName()] = true
+		} else if c.As != "" {
+			return invalid("column %q: a filter-only column has no output name", c.Name)
+		}
 		typ, err := sqlsubset.ParseType(c.Type)
 		if err != nil {
 			return invalid("column %q: %v", c.Name, err)
@@ -211,6 +237,9 @@ func (t Task) Validate() error {
 				return invalid("column %q: %v", c.Name, err)
 			}
 		}
+	}
+	if len(outputs) == 0 {
+		return invalid("at least one output column is required")
 	}
 	if t.Limit < 0 {
 		return invalid("limit must not be negative")
@@ -247,7 +276,7 @@ func checkUTF8(t Task) error {
 		strs = append(strs, k, v)
 	}
 	for _, c := range t.Columns {
-		strs = append(strs, c.Name, c.Type)
+		strs = append(strs, c.Name, c.As, c.Type)
 	}
 	for _, o := range t.Objects {
 		strs = append(strs, o.Path, o.ETag)
@@ -328,7 +357,7 @@ func Canonical(t Task) ([]byte, error) {
 	}
 	w.Columns = make([]wireColumn, len(t.Columns))
 	for i, c := range t.Columns {
-		wc := wireColumn{Name: c.Name, Type: c.Type, CellFilter: c.CellFilter}
+		wc := wireColumn{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly}
 		if c.Mask != nil {
 			wc.Mask = &wireMask{Func: c.Mask.Func, Args: c.Mask.Args}
 		}
@@ -390,7 +419,7 @@ func decodeTask(payload []byte) (Task, error) {
 	if len(w.Columns) > 0 {
 		t.Columns = make([]Column, len(w.Columns))
 		for i, c := range w.Columns {
-			col := Column{Name: c.Name, Type: c.Type, CellFilter: c.CellFilter}
+			col := Column{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly}
 			if c.Mask != nil {
 				col.Mask = &sqlsubset.Mask{Func: c.Mask.Func, Args: c.Mask.Args}
 			}

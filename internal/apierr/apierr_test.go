@@ -1,6 +1,7 @@
 package apierr_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -85,5 +86,35 @@ func TestPublicMessageHidesPrivateCauses(t *testing.T) {
 		if strings.Contains(got, "hunter2") {
 			t.Errorf("%s: leaked the secret: %q", tc.name, got)
 		}
+	}
+}
+
+func TestGRPCRoundTrip(t *testing.T) {
+	for _, c := range apierr.Codes {
+		err := apierr.GRPCStatus(apierr.New(c, "thing %d went wrong", 7))
+		back := apierr.FromGRPC(err)
+		if apierr.CodeOf(back) != c {
+			t.Errorf("%s: round trip gives %s", c, apierr.CodeOf(back))
+		}
+		want := "thing 7 went wrong"
+		if c == apierr.Internal {
+			want = "internal error"
+		}
+		if apierr.PublicMessage(back) != want {
+			t.Errorf("%s: message %q, want %q", c, apierr.PublicMessage(back), want)
+		}
+	}
+	secret := errors.New("dsn postgres://u:hunter2@db")
+	if s := apierr.GRPCStatus(apierr.Wrap(apierr.Internal, secret, "store failed")); strings.Contains(s.Error(), "hunter2") {
+		t.Fatalf("internal cause leaked: %v", s)
+	}
+	if s := apierr.GRPCStatus(secret); strings.Contains(s.Error(), "hunter2") {
+		t.Fatalf("unclassified error leaked: %v", s)
+	}
+	if apierr.GRPCStatus(nil) != nil || apierr.FromGRPC(nil) != nil {
+		t.Fatal("nil must stay nil")
+	}
+	if !errors.Is(apierr.FromGRPC(context.Canceled), context.Canceled) {
+		t.Fatal("context.Canceled lost its identity")
 	}
 }

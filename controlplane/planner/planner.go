@@ -127,7 +127,8 @@ type Plan struct {
 	// the query gives one. Schema[i] is the output of every task's
 	// Columns[i] (which is named by the stored column).
 	Schema []taskplan.Column
-	// Tickets are the signed tasks, one per task.
+	// Tickets are the signed tasks, one per task (Plan only; Stream hands
+	// them out one by one).
 	Tickets [][]byte
 	Tasks   int
 	// Files is the number of files of the table; PrunedFiles how many of
@@ -136,10 +137,37 @@ type Plan struct {
 	PolicyVersion      int64
 }
 
-// Plan plans sql for user. Errors are *apierr.Error: InvalidArgument for a
-// query outside the subset or that does not type-check, PermissionDenied for
-// a table or column the user may not read, NotFound for an unknown table.
+// Plan plans sql for user and returns every ticket at once. Errors are
+// *apierr.Error: InvalidArgument for a query outside the subset or that
+// does not type-check, PermissionDenied for a table or column the user may
+// not read, NotFound for an unknown table.
 func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
+	var tickets [][]byte
+	plan, err := p.Stream(ctx, user, sql, Options{}, nil, func(t []byte) error {
+		tickets = append(tickets, t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	plan.Tickets = tickets
+	return plan, nil
+}
+
+// Options change what Stream plans.
+type Options struct {
+	// SchemaOnly checks the query and returns the schema without listing
+	// files or signing tasks (prepared statements, schema probes).
+	SchemaOnly bool
+}
+
+// Stream plans sql for user without holding the tickets: header is called
+// once with the plan's query id, schema and policy version before any
+// ticket, then ticket once per signed task as files are read from the
+// listing, page by page, so memory stays bounded for tables of 100,000+
+// files. header may be nil. The returned Plan has the totals and no
+// Tickets. An error from header or ticket stops planning and is returned.
+func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, header func(*Plan) error, ticket func([]byte) error) (*Plan, error) {
 	if user == "" {
 		return nil, apierr.New(apierr.Unauthenticated, "planning needs a user")
 	}
@@ -147,6 +175,11 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	where, part, err := takeSplit(q.Where)
+	if err != nil {
+		return nil, err
+	}
+	q.Where = where
 	db, name := q.Table.Database, q.Table.Table
 	tableName := db + "." + name
 	eff, err := p.cat.Evaluate(ctx, user, db, name)
@@ -246,9 +279,14 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 	}
 
 	plan := &Plan{QueryID: newID(), Schema: schema, PolicyVersion: eff.PolicyVersion}
+	if header != nil {
+		if err := header(plan); err != nil {
+			return nil, err
+		}
+	}
 
 	// Constant FALSE/NULL filters and LIMIT 0 read nothing.
-	if q.Limit != nil && *q.Limit == 0 || isFalse(eval(pred, nil)) || isFalse(eval(eff.Filter, nil)) {
+	if opts.SchemaOnly || q.Limit != nil && *q.Limit == 0 || isFalse(eval(pred, nil)) || isFalse(eval(eff.Filter, nil)) {
 		return plan, nil
 	}
 
@@ -313,18 +351,15 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 		t := base
 		t.ID = newID()
 		t.Objects = group
-		ticket, err := p.signer.Sign(t)
+		signed, err := p.signer.Sign(t)
 		if err != nil {
 			return apierr.Wrap(apierr.Internal, err, "signing a task of %s failed", tableName)
 		}
-		plan.Tickets = append(plan.Tickets, ticket)
+		plan.Tasks++
 		group, groupBytes = nil, 0
-		return nil
+		return ticket(signed)
 	}
 
-	// TODO: stream pages into tasks without holding the whole listing for
-	// tables of 100k+ files; today each page is consumed as it arrives but
-	// the tickets are all returned at once.
 	page := store.Page{PageSize: store.MaxPageSize}
 	for {
 		files, next, err := p.cat.Files(ctx, db, name, page)
@@ -333,6 +368,9 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 		}
 		for _, f := range files {
 			plan.Files++
+			if !part.keeps(f.Path) {
+				continue // another part's file: neither read nor pruned
+			}
 			if prune(f, partCols, userPart, rowFilter, pred) {
 				plan.PrunedFiles++
 				continue
@@ -357,7 +395,6 @@ func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 	if err := flush(); err != nil {
 		return nil, err
 	}
-	plan.Tasks = len(plan.Tickets)
 	return plan, nil
 }
 

@@ -1,0 +1,99 @@
+package planner_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/nscale/nscale/controlplane/planner"
+	"github.com/nscale/nscale/internal/apierr"
+)
+
+// Every part of a split reads disjoint files, and the parts together read
+// exactly the files of the unsplit query, also combined with a filter in
+// the shape Spark sends ((pushed filters) AND (predicate)).
+func TestSplitPartsAreDisjointAndComplete(t *testing.T) {
+	e := newEnv(t, 1) // one file per task
+	ctx := context.Background()
+	for _, base := range []string{
+		"SELECT id FROM sales.tx",
+		`SELECT "id" FROM sales.tx WHERE ("dt" >= '2024-01-02')`,
+	} {
+		whole, err := e.pl.Plan(ctx, "carol", base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := objects(e.tasks(t, "carol", whole))
+		for _, n := range []int{1, 2, 3, 7} {
+			var got []string
+			for i := 0; i < n; i++ {
+				sql := fmt.Sprintf("%s WHERE %s = '%d/%d'", base, planner.SplitColumn, i, n)
+				if strings.Contains(base, "WHERE") {
+					sql = fmt.Sprintf("%s AND (%s = '%d/%d')", base, planner.SplitColumn, i, n)
+				}
+				p, err := e.pl.Plan(ctx, "carol", sql)
+				if err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+				got = append(got, objects(e.tasks(t, "carol", p))...)
+			}
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q split %d ways reads %v, want each of %v once", base, n, got, want)
+			}
+		}
+	}
+}
+
+func TestSplitRefusals(t *testing.T) {
+	e := newEnv(t, 0)
+	for _, where := range []string{
+		"_nscale_split = '3/3'",
+		"_nscale_split = '0/0'",
+		"_nscale_split = 'a/b'",
+		"_nscale_split = 1",
+		"_nscale_split <> '0/2'",
+		"_nscale_split = '0/2' OR id = 1",
+		"NOT (_nscale_split = '0/2')",
+		"_nscale_split = '0/2' AND _nscale_split = '1/2'",
+		"_nscale_split = '0/200000'",
+	} {
+		_, err := e.pl.Plan(context.Background(), "carol", "SELECT id FROM sales.tx WHERE "+where)
+		if !apierr.Is(err, apierr.InvalidArgument) || !strings.Contains(err.Error(), planner.SplitColumn) {
+			t.Errorf("WHERE %s: err = %v, want INVALID_ARGUMENT naming %s", where, err, planner.SplitColumn)
+		}
+	}
+}
+
+// Stream hands out the header first, then each ticket; SchemaOnly signs
+// nothing.
+func TestStream(t *testing.T) {
+	e := newEnv(t, 1)
+	ctx := context.Background()
+	var events []string
+	p, err := e.pl.Stream(ctx, "carol", "SELECT id FROM sales.tx", planner.Options{},
+		func(p *planner.Plan) error { events = append(events, "header:"+names(p.Schema)); return nil },
+		func([]byte) error { events = append(events, "ticket"); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"header:id:int64", "ticket", "ticket", "ticket", "ticket"}
+	if !reflect.DeepEqual(events, want) || p.Tasks != 4 || p.Tickets != nil {
+		t.Fatalf("events %v, Tasks %d, want %v and 4", events, p.Tasks, want)
+	}
+	events = nil
+	p, err = e.pl.Stream(ctx, "carol", "SELECT id FROM sales.tx", planner.Options{SchemaOnly: true},
+		func(p *planner.Plan) error { events = append(events, "header"); return nil },
+		func([]byte) error { events = append(events, "ticket"); return nil })
+	if err != nil || !reflect.DeepEqual(events, []string{"header"}) || p.Tasks != 0 {
+		t.Fatalf("schema only: %v, events %v", err, events)
+	}
+	stop := fmt.Errorf("client went away")
+	if _, err := e.pl.Stream(ctx, "carol", "SELECT id FROM sales.tx", planner.Options{}, nil,
+		func([]byte) error { return stop }); err != stop {
+		t.Fatalf("a ticket sink error: got %v", err)
+	}
+}

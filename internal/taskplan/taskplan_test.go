@@ -644,3 +644,31 @@ func TestObjectLimit(t *testing.T) {
 		t.Fatalf("oversized ticket: %v", err)
 	}
 }
+
+// VerifyValid skips only the principal; VerifySignature skips the window
+// too, but neither accepts a forged ticket.
+func TestVerifyValidAndSignature(t *testing.T) {
+	s, v := setup(t)
+	tk := mustSign(t, s, sampleTask())
+	late := t0.Add(time.Hour)
+	if task, err := v.VerifyValid(tk, now0); err != nil || task.Principal != "alice" {
+		t.Fatalf("VerifyValid: %v %q", err, task.Principal)
+	}
+	if _, err := v.VerifyValid(tk, late); !apierr.Is(err, apierr.Unauthenticated) {
+		t.Fatalf("VerifyValid after expiry: %v", err)
+	}
+	if _, err := v.VerifySignature(tk); err != nil {
+		t.Fatalf("VerifySignature after expiry: %v", err)
+	}
+	forged := append([]byte(nil), tk...)
+	i := len(forged) - 3
+	forged[i] = map[bool]byte{true: 'A', false: 'B'}[forged[i] != 'A']
+	for name, f := range map[string]func([]byte) error{
+		"VerifyValid":     func(b []byte) error { _, err := v.VerifyValid(b, now0); return err },
+		"VerifySignature": func(b []byte) error { _, err := v.VerifySignature(b); return err },
+	} {
+		if err := f(forged); !apierr.Is(err, apierr.PermissionDenied) {
+			t.Errorf("%s accepted a forged signature: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package flight
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+
+	"github.com/nscale/nscale/agent/task"
+	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/logging"
+	"github.com/nscale/nscale/internal/mask"
+	"github.com/nscale/nscale/internal/redact"
+	"github.com/nscale/nscale/internal/taskplan"
+)
+
+var errTooManyStreams = apierr.New(apierr.Unavailable, "too many concurrent streams: retry later")
+
+// maxReportMessage bounds the error text sent with a task report.
+const maxReportMessage = 1024
+
+// DoGetStatement runs one signed task. The statement handle is the ticket
+// the control plane signed; it is verified for the caller's principal
+// before anything is read, so a ticket of another user, a tampered one or
+// an expired one reads nothing.
+func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQueryTicket) (*arrow.Schema, <-chan flight.StreamChunk, error) {
+	c, err := callerOf(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	select {
+	case s.streams <- struct{}{}:
+	default:
+		return nil, nil, errTooManyStreams
+	}
+	s.m.activeStreams.Inc()
+	release := func() { <-s.streams; s.m.activeStreams.Dec() }
+
+	ticket := cmd.GetStatementHandle()
+	t, err := s.keys.Verify(ctx, ticket, c.principal)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	key, err := s.keys.MaskingKey()
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	schema, err := taskSchema(t)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	// One batch waits in the channel while the Flight writer sends another:
+	// at most two per stream, and task.Run blocks when the client is slow.
+	ch := make(chan flight.StreamChunk, 1)
+	go func() {
+		defer release()
+		defer close(ch)
+		s.runTask(ctx, ticket, t, schema, key, ch)
+	}()
+	return schema, ch, nil
+}
+
+// runTask streams t's batches into ch, then reports the task in the
+// background.
+func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, schema *arrow.Schema, key mask.Key, ch chan<- flight.StreamChunk) {
+	start := s.cfg.Now()
+	emit := func(rec arrow.RecordBatch) error {
+		if !rec.Schema().Equal(schema) {
+			// Never stream a batch the announced schema does not describe.
+			return apierr.New(apierr.Internal, "task %s produced a batch whose schema differs from the announced one", t.ID)
+		}
+		rec.Retain() // task.Run releases rec when emit returns
+		select {
+		case ch <- flight.StreamChunk{Data: rec}:
+			return nil
+		case <-ctx.Done():
+			rec.Release()
+			return ctx.Err()
+		}
+	}
+	st, err := task.Run(ctx, t, s.signer(ticket), key, s.cfg.Fetch, s.mem, emit)
+	elapsed := s.cfg.Now().Sub(start)
+	if err != nil && ctx.Err() == nil {
+		select {
+		case ch <- flight.StreamChunk{Err: err}: // mapped by the error interceptor
+		case <-ctx.Done():
+		}
+	}
+	if ctx.Err() != nil && err != nil {
+		err = errors.Join(context.Canceled, err) // the client went away first
+	}
+	s.m.tasks.WithLabelValues(outcome(err)).Inc()
+	s.m.rowsReturned.Add(float64(st.RowsReturned))
+	s.m.bytesRead.Add(float64(st.BytesRead))
+	s.m.urlRenewals.Add(float64(st.Renewals))
+	s.m.taskDuration.Observe(elapsed.Seconds())
+	s.report(ticket, t, st, elapsed, err)
+}
+
+// signer backs task.URLs by the control plane's deferred signing: one URL
+// per object, asked for just before the read and again on renewal.
+func (s *Server) signer(ticket []byte) task.URLs {
+	return func(ctx context.Context, obj taskplan.Object) (string, time.Time, error) {
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+		defer cancel()
+		resp, err := s.cp.SignURLs(cctx, &agentapi.SignURLsRequest{Ticket: ticket, Paths: []string{obj.Path}})
+		if err != nil {
+			return "", time.Time{}, relay(err)
+		}
+		for _, u := range resp.GetUrls() {
+			if u.GetPath() != obj.Path {
+				continue
+			}
+			if u.GetUrl() == "" || u.GetExpiresAt() == nil {
+				break
+			}
+			return u.GetUrl(), u.GetExpiresAt().AsTime(), nil
+		}
+		return "", time.Time{}, apierr.New(apierr.Internal, "control plane sent no URL for object %s", obj.Path)
+	}
+}
+
+// report tells the control plane what happened, in the background: the
+// client's stream is already complete, and a lost report is logged, not
+// fatal. Run waits for pending reports when it stops.
+func (s *Server) report(ticket []byte, t taskplan.Task, st task.Stats, elapsed time.Duration, err error) {
+	req := &agentapi.ReportTaskRequest{
+		Ticket: ticket,
+		Stats: &agentapi.TaskStats{
+			Objects:      st.Objects,
+			RowsRead:     st.RowsRead,
+			RowsReturned: st.RowsReturned,
+			BytesRead:    st.BytesRead,
+			UrlRenewals:  st.Renewals,
+			DurationMs:   elapsed.Milliseconds(),
+		},
+	}
+	if err != nil {
+		req.ErrorCode, req.ErrorMessage = reportError(err)
+	}
+	s.reports.Add(1)
+	go func() {
+		defer s.reports.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ReportTimeout)
+		defer cancel()
+		if _, err := s.cp.ReportTask(ctx, req); err != nil {
+			s.log.Warn("reporting a task failed", "task", t.ID, "query_id", t.QueryID, logging.KeyError, relay(err))
+		}
+	}()
+}
+
+// reportError renders err for the control plane's audit. A client that
+// stopped reading (Spark after a LIMIT, a cancelled query) is reported as
+// UNAVAILABLE "cancelled by the client" so that the audit tells it from a
+// failure of the agent.
+func reportError(err error) (code, message string) {
+	if errors.Is(err, context.Canceled) {
+		return string(apierr.Unavailable), "cancelled by the client"
+	}
+	msg := redact.String(err.Error())
+	if len(msg) > maxReportMessage {
+		msg = msg[:maxReportMessage]
+	}
+	// Proto strings must be UTF-8; a cut rune or an odd path must not
+	// make the report unmarshalable.
+	return string(apierr.CodeOf(err)), strings.ToValidUTF8(msg, "\uFFFD")
+}

@@ -1,0 +1,60 @@
+package flight
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/mask"
+	"github.com/nscale/nscale/internal/sqlsubset"
+	"github.com/nscale/nscale/internal/taskplan"
+)
+
+// Schemas come from catalog type strings through the one mapping the
+// enforcer uses (sqlsubset.ParseType, then mask.ArrowType), every field
+// nullable and named by its output name, so that the schema a FlightInfo
+// announces is exactly the schema DoGet streams.
+
+// field maps one output column.
+func field(name, typ string) (arrow.Field, error) {
+	st, err := sqlsubset.ParseType(typ)
+	if err != nil {
+		return arrow.Field{}, apierr.Wrap(apierr.Internal, err, "column %q has type %q, which the agent cannot map", name, typ)
+	}
+	dt, err := mask.ArrowType(st)
+	if err != nil {
+		return arrow.Field{}, apierr.Wrap(apierr.Internal, err, "column %q has type %q, which the agent cannot map", name, typ)
+	}
+	return arrow.Field{Name: name, Type: dt, Nullable: true}, nil
+}
+
+// columnsSchema is the schema of a Plan header's or a catalog table's
+// columns.
+func columnsSchema(cols []*agentapi.Column) (*arrow.Schema, error) {
+	fields := make([]arrow.Field, 0, len(cols))
+	for _, c := range cols {
+		f, err := field(c.GetName(), c.GetType())
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, f)
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+// taskSchema is the schema of a task's output: its columns minus the
+// filter-only ones, by output name (what enforce.OutputSchema is).
+func taskSchema(t taskplan.Task) (*arrow.Schema, error) {
+	fields := make([]arrow.Field, 0, len(t.Columns))
+	for _, c := range t.Columns {
+		if c.FilterOnly {
+			continue
+		}
+		f, err := field(c.OutputName(), c.Type)
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, f)
+	}
+	return arrow.NewSchema(fields, nil), nil
+}

@@ -24,6 +24,9 @@ type Config struct {
 	LocalFiles      LocalFiles     `yaml:"local_files"`
 	S3              storage.Config `yaml:"s3"`
 	Catalog         CatalogConfig  `yaml:"catalog"`
+	AgentAPI        AgentAPIConfig `yaml:"agent_api"`
+	Planner         PlannerConfig  `yaml:"planner"`
+	Masking         MaskingConfig  `yaml:"masking"`
 	ReadOnly        bool           `yaml:"read_only"`
 	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
 	Log             logging.Config `yaml:"log"`
@@ -31,6 +34,8 @@ type Config struct {
 	// AdminToken is read from API.AdminTokenFile or NSCALE_ADMIN_TOKEN by
 	// LoadSecrets, never from the config file itself.
 	AdminToken []byte `yaml:"-"`
+	// AgentToken is read from AgentAPI.TokenFile or NSCALE_AGENT_TOKEN.
+	AgentToken []byte `yaml:"-"`
 	// dsnIsSecret marks a DSN read from dsn_file or the environment, where
 	// a password is allowed.
 	dsnIsSecret bool
@@ -51,6 +56,43 @@ type OpsConfig struct {
 // Root, served at /blob/ to holders of a URL signed with the key in KeyFile.
 type LocalFiles struct {
 	Root    string `yaml:"root"`
+	KeyFile string `yaml:"key_file"`
+	// URL is the base URL agents use to reach /blob/ (e.g. through a
+	// load balancer); empty means http://<api.listen>.
+	URL string `yaml:"url"`
+}
+
+// AgentAPIConfig is the gRPC listener agents call: planning, deferred URL
+// signing, task reports, ticket keys and the masking key.
+type AgentAPIConfig struct {
+	Listen configfile.HostPort `yaml:"listen"`
+	// TokenFile holds the shared agent token, created (random, mode 0600)
+	// on first start if missing.
+	TokenFile string `yaml:"token_file"`
+	// URLTTL is the lifetime of each pre-signed URL handed to an agent
+	// (further capped by s3.max_url_ttl and the credentials' expiry).
+	URLTTL time.Duration `yaml:"url_ttl"`
+}
+
+// PlannerConfig tunes planning and ticket signing.
+type PlannerConfig struct {
+	// SigningKeyFile is the Ed25519 key that signs tickets, created on
+	// first start if missing. Every replica must share it.
+	SigningKeyFile string `yaml:"signing_key_file"`
+	// RetiredKeyFiles still verify tickets (during a key rotation) but
+	// sign nothing.
+	RetiredKeyFiles []string `yaml:"retired_key_files"`
+	// TaskTTL is how long a ticket stays valid.
+	TaskTTL time.Duration `yaml:"task_ttl"`
+	// TargetTaskBytes is how much data one task should read.
+	TargetTaskBytes int64 `yaml:"target_task_bytes"`
+}
+
+// MaskingConfig holds the key of keyed masks (hash, tokenize).
+type MaskingConfig struct {
+	// KeyFile holds 32 random bytes (hex), created on first start if
+	// missing. Every replica must share it; changing it changes every
+	// hashed and tokenized value.
 	KeyFile string `yaml:"key_file"`
 }
 
@@ -74,6 +116,7 @@ type StoreConfig struct {
 const (
 	EnvAdminToken = "NSCALE_ADMIN_TOKEN"
 	EnvStoreDSN   = "NSCALE_STORE_DSN"
+	EnvAgentToken = "NSCALE_AGENT_TOKEN"
 )
 
 // DefaultConfig is the embedded default: SQLite under ./data, loopback only.
@@ -85,6 +128,10 @@ func DefaultConfig() Config {
 		LocalFiles:      LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
 		S3:              storage.DefaultConfig(),
 		Catalog:         CatalogConfig{FileListTTL: time.Hour},
+		AgentAPI:        AgentAPIConfig{Listen: "127.0.0.1:7081", TokenFile: "./data/agent.token", URLTTL: 5 * time.Minute},
+		Planner: PlannerConfig{SigningKeyFile: "./data/signing.key", RetiredKeyFiles: []string{},
+			TaskTTL: 10 * time.Minute, TargetTaskBytes: 128 << 20},
+		Masking:         MaskingConfig{KeyFile: "./data/masking.key"},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
 	}
@@ -123,8 +170,34 @@ func (c *Config) Validate() error {
 	if err := c.S3.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.AgentAPI.URLTTL < time.Second || c.AgentAPI.URLTTL > 7*24*time.Hour {
+		errs = append(errs, errors.New("agent_api.url_ttl must be between 1s and 168h"))
+	}
+	if c.Planner.SigningKeyFile == "" {
+		errs = append(errs, errors.New("planner.signing_key_file is required"))
+	}
+	if c.Planner.TaskTTL < time.Second || c.Planner.TaskTTL > 24*time.Hour {
+		errs = append(errs, errors.New("planner.task_ttl must be between 1s and 24h"))
+	}
+	if c.Planner.TargetTaskBytes < 1<<10 {
+		errs = append(errs, errors.New("planner.target_task_bytes must be at least 1024"))
+	}
+	if c.Masking.KeyFile == "" {
+		errs = append(errs, errors.New("masking.key_file is required"))
+	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown_timeout must be positive"))
+	}
+	listeners := map[configfile.HostPort]string{}
+	for name, l := range map[string]configfile.HostPort{"api.listen": c.API.Listen, "ops.listen": c.Ops.Listen, "agent_api.listen": c.AgentAPI.Listen} {
+		if other, dup := listeners[l]; dup && !strings.HasSuffix(string(l), ":0") {
+			first, second := other, name
+			if second < first {
+				first, second = second, first
+			}
+			errs = append(errs, fmt.Errorf("%s and %s are both %s: each listener needs its own address", first, second, l))
+		}
+		listeners[l] = name
 	}
 	if c.API.Listen == c.Ops.Listen && !strings.HasSuffix(string(c.API.Listen), ":0") {
 		errs = append(errs, fmt.Errorf("api.listen and ops.listen are both %s: the ops listener must be separate", c.API.Listen))
@@ -161,6 +234,12 @@ func (c *Config) LoadSecrets(getenv func(string) string) error {
 			return fmt.Errorf("store.dsn_file: %w", err)
 		}
 		c.Store.DSN, c.dsnIsSecret = strings.TrimSpace(string(b)), true
+	}
+	if v := getenv(EnvAgentToken); v != "" {
+		if len(v) < 16 {
+			return fmt.Errorf("%s is shorter than 16 characters", EnvAgentToken)
+		}
+		c.AgentToken = []byte(v)
 	}
 	if v := getenv(EnvAdminToken); v != "" {
 		if len(v) < 16 {

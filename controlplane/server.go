@@ -4,24 +4,21 @@ package controlplane
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
+	"github.com/nscale/nscale/controlplane/agentrpc"
 	"github.com/nscale/nscale/controlplane/api"
 	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/catalog"
+	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/controlplane/storage"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/health"
@@ -41,10 +38,11 @@ type Server struct {
 
 	// ready is closed once the listeners are bound; tests and main read
 	// the bound addresses after it.
-	ready   chan struct{}
-	apiAddr net.Addr
-	opsAddr net.Addr
-	started time.Time
+	ready     chan struct{}
+	apiAddr   net.Addr
+	opsAddr   net.Addr
+	agentAddr net.Addr
+	started   time.Time
 }
 
 // New validates cfg and returns a Server; nothing is opened until Run.
@@ -61,6 +59,9 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // APIAddr and OpsAddr are the bound addresses, valid after Ready.
 func (s *Server) APIAddr() net.Addr { return s.apiAddr }
 func (s *Server) OpsAddr() net.Addr { return s.opsAddr }
+
+// AgentAddr is the bound agent API (gRPC) address, valid after Ready.
+func (s *Server) AgentAddr() net.Addr { return s.agentAddr }
 
 // Run opens the store, serves the API and ops listeners, and returns nil when
 // ctx is cancelled and everything has shut down.
@@ -94,16 +95,40 @@ func (s *Server) Run(ctx context.Context) error {
 		return health.Result{Code: health.Ready, Message: fmt.Sprintf("%s, schema version %d", st.Dialect(), v)}
 	})
 
-	apiLn, err := net.Listen("tcp", string(s.cfg.API.Listen))
+	agentTok, err := s.agentToken()
 	if err != nil {
-		return fmt.Errorf("api.listen %s: %w", s.cfg.API.Listen, err)
+		return err
 	}
-	opsLn, err := net.Listen("tcp", string(s.cfg.Ops.Listen))
+	signer, err := s.ticketSigner()
 	if err != nil {
-		apiLn.Close()
-		return fmt.Errorf("ops.listen %s: %w", s.cfg.Ops.Listen, err)
+		return err
 	}
-	s.apiAddr, s.opsAddr = apiLn.Addr(), opsLn.Addr()
+	maskKey, err := presign.LoadOrCreateKeyFile(s.cfg.Masking.KeyFile)
+	if err != nil {
+		return fmt.Errorf("masking.key_file: %w", err)
+	}
+
+	var lns []net.Listener
+	closeAll := func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}
+	for _, l := range []struct {
+		key  string
+		addr string
+		dst  *net.Addr
+	}{{"api.listen", string(s.cfg.API.Listen), &s.apiAddr}, {"ops.listen", string(s.cfg.Ops.Listen), &s.opsAddr},
+		{"agent_api.listen", string(s.cfg.AgentAPI.Listen), &s.agentAddr}} {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s %s: %w", l.key, l.addr, err)
+		}
+		lns = append(lns, ln)
+		*l.dst = ln.Addr()
+	}
+	apiLn, opsLn, agentLn := lns[0], lns[1], lns[2]
 	s.health.Register("api", func(context.Context) health.Result {
 		return health.Result{Code: health.Ready, Message: "serving on " + s.apiAddr.String()}
 	})
@@ -111,15 +136,15 @@ func (s *Server) Run(ctx context.Context) error {
 	objects := &catalog.ObjectStore{LocalRoot: s.cfg.LocalFiles.Root}
 	st3, err := storage.New(ctx, s.cfg.S3)
 	if err != nil {
-		apiLn.Close()
-		opsLn.Close()
+		closeAll()
 		return err
 	}
 	objects.S3 = st3.S3()
 	cat := catalog.New(catalog.Config{Store: st, Objects: objects, LocalRoot: s.cfg.LocalFiles.Root, FileListTTL: s.cfg.Catalog.FileListTTL,
 		Logger: s.log.With("component", "catalog")})
+	users := auth.Chain{auth.AdminToken{Token: token}, auth.UserTokens{Store: cat}}
 	var apiHandler http.Handler = api.New(api.Config{
-		Auth:     auth.Chain{auth.AdminToken{Token: token}, auth.UserTokens{Store: cat}},
+		Auth:     users,
 		SQL:      cat,
 		Catalog:  cat,
 		Store:    st,
@@ -130,13 +155,23 @@ func (s *Server) Run(ctx context.Context) error {
 		Logger:   s.log.With("component", "api"),
 		Registry: s.reg,
 	})
+	var files presign.Signer
 	if s.cfg.LocalFiles.Root != "" {
-		blob, err := s.blobServer()
+		blob, key, err := s.blobServer()
 		if err != nil {
-			apiLn.Close()
-			opsLn.Close()
+			closeAll()
 			return err
 		}
+		base := s.cfg.LocalFiles.URL
+		if base == "" {
+			base = "http://" + s.apiAddr.String()
+		}
+		fs, err := presign.NewFileSigner(presign.FileConfig{BaseURL: base, Key: key, MaxTTL: s.cfg.AgentAPI.URLTTL})
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("local_files.url: %w", err)
+		}
+		files = fs
 		mux := http.NewServeMux()
 		// Signed URLs are their own authentication: no admin token here.
 		mux.Handle("GET "+presign.BlobPrefix, blob)
@@ -144,14 +179,32 @@ func (s *Server) Run(ctx context.Context) error {
 		mux.Handle("/", apiHandler)
 		apiHandler = mux
 	}
+
+	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer,
+		TaskTTL: s.cfg.Planner.TaskTTL, TargetTaskBytes: s.cfg.Planner.TargetTaskBytes})
+	agents, err := agentrpc.New(agentrpc.Config{
+		AgentToken: agentTok, Users: users, Planner: pl, Catalog: cat, Signer: signer,
+		S3: st3.Signer(), Files: files, LocalRoot: s.cfg.LocalFiles.Root, URLTTL: s.cfg.AgentAPI.URLTTL,
+		MaskingKey: maskKey, Logger: s.log.With("component", "agentrpc"), Registry: s.reg,
+	})
+	if err != nil {
+		closeAll()
+		return err
+	}
+	grpcServer := grpc.NewServer(agents.ServerOptions()...)
+	agents.Register(grpcServer)
+	s.health.Register("agent_api", func(context.Context) health.Result {
+		return health.Result{Code: health.Ready, Message: "serving on " + s.agentAddr.String()}
+	})
 	opsHandler := s.health.OpsHandler(metrics.Handler(s.reg))
 	close(s.ready)
 	s.log.Info("control plane starting", "version", version.String(), "store", string(st.Dialect()),
-		"api", s.apiAddr.String(), "ops", s.opsAddr.String(), "read_only", s.cfg.ReadOnly)
+		"api", s.apiAddr.String(), "ops", s.opsAddr.String(), "agent_api", s.agentAddr.String(), "read_only", s.cfg.ReadOnly)
 
 	err = run.Group(ctx, s.cfg.ShutdownTimeout,
 		run.Task{Name: "api", Run: (&httpserver.Server{Name: "api", Listener: apiLn, Handler: apiHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout}).Run},
 		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: opsLn, Handler: opsHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout}).Run},
+		run.Task{Name: "agent_api", Run: serveGRPC(grpcServer, agentLn, s.cfg.ShutdownTimeout)},
 	)
 	if err == nil {
 		s.log.Info("control plane stopped")
@@ -160,17 +213,39 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // blobServer serves local_files.root to holders of URLs signed with the
-// shared key.
-func (s *Server) blobServer() (http.Handler, error) {
+// shared key, which it returns for the signer.
+func (s *Server) blobServer() (http.Handler, []byte, error) {
 	lf := s.cfg.LocalFiles
 	if err := os.MkdirAll(lf.Root, 0o750); err != nil {
-		return nil, fmt.Errorf("local_files.root: %w", err)
+		return nil, nil, fmt.Errorf("local_files.root: %w", err)
 	}
 	key, err := presign.LoadOrCreateKeyFile(lf.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("local_files.key_file: %w", err)
+		return nil, nil, fmt.Errorf("local_files.key_file: %w", err)
 	}
-	return presign.FileServer(lf.Root, key, time.Now), nil
+	return presign.FileServer(lf.Root, key, time.Now), key, nil
+}
+
+// serveGRPC serves srv on ln until ctx is cancelled, then stops it
+// gracefully within timeout and abruptly after.
+func serveGRPC(srv *grpc.Server, ln net.Listener, timeout time.Duration) func(context.Context) error {
+	return func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("agent API: %w", err)
+		case <-ctx.Done():
+		}
+		done := make(chan struct{})
+		go func() { srv.GracefulStop(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(timeout):
+			srv.Stop()
+		}
+		return nil
+	}
 }
 
 // adminToken returns the configured token, creating the token file with a
@@ -179,40 +254,27 @@ func (s *Server) adminToken() ([]byte, error) {
 	if len(s.cfg.AdminToken) > 0 {
 		return s.cfg.AdminToken, nil
 	}
-	path := s.cfg.API.AdminTokenFile
-	if path == "" {
+	if s.cfg.API.AdminTokenFile == "" {
 		return nil, fmt.Errorf("no admin token: set api.admin_token_file or %s", EnvAdminToken)
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		raw := make([]byte, 32)
-		if _, err := rand.Read(raw); err != nil {
-			return nil, err
-		}
-		tok := hex.EncodeToString(raw)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("api.admin_token_file: %w", err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("api.admin_token_file: %w", err)
-		}
-		_, werr := f.WriteString(tok + "\n")
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return nil, fmt.Errorf("api.admin_token_file: %w", werr)
-		}
-		s.log.Warn("created a new admin token file; keep it secret", "file", path)
-		return []byte(tok), nil
+	tok, created, err := loadOrCreateToken(s.cfg.API.AdminTokenFile, "api.admin_token_file")
+	if created {
+		s.log.Warn("created a new admin token file; keep it secret", "file", s.cfg.API.AdminTokenFile)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("api.admin_token_file: %w", err)
+	return tok, err
+}
+
+// agentToken is adminToken for the agent credential.
+func (s *Server) agentToken() ([]byte, error) {
+	if len(s.cfg.AgentToken) > 0 {
+		return s.cfg.AgentToken, nil
 	}
-	tok := strings.TrimSpace(string(b))
-	if len(tok) < 16 {
-		return nil, fmt.Errorf("api.admin_token_file %s: token is shorter than 16 characters", path)
+	if s.cfg.AgentAPI.TokenFile == "" {
+		return nil, fmt.Errorf("no agent token: set agent_api.token_file or %s", EnvAgentToken)
 	}
-	return []byte(tok), nil
+	tok, created, err := loadOrCreateToken(s.cfg.AgentAPI.TokenFile, "agent_api.token_file")
+	if created {
+		s.log.Warn("created a new agent token file; give it to agents only", "file", s.cfg.AgentAPI.TokenFile)
+	}
+	return tok, err
 }

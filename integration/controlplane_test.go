@@ -162,7 +162,7 @@ func TestUnreachableStoreFailsClearly(t *testing.T) {
 			dir := t.TempDir()
 			begin := time.Now()
 			_, errOut, code := runCmd(t, dir, []string{"NSCALE_STORE_DSN=" + tc.dsn}, "nscale-controlplane",
-				"--store-dialect", tc.dialect, "--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
+				"--store-dialect", tc.dialect, "--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--agent-api-listen", "127.0.0.1:0")
 			if code != 1 {
 				t.Fatalf("exit %d, want 1: %s", code, errOut)
 			}
@@ -252,7 +252,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	}
 	db.Close()
 
-	_, errOut, code := runCmd(t, dir, nil, "nscale-controlplane", "--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0")
+	_, errOut, code := runCmd(t, dir, nil, "nscale-controlplane", "--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--agent-api-listen", "127.0.0.1:0")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
 	}

@@ -160,7 +160,7 @@ func runCmd(t *testing.T, dir string, env []string, name string, args ...string)
 // returns it with its API and ops addresses.
 func startControlPlane(t *testing.T, dir string, env []string, extra ...string) (*daemon, string, string) {
 	t.Helper()
-	args := append([]string{"--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--shutdown-timeout", "5s"}, extra...)
+	args := append([]string{"--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--agent-api-listen", "127.0.0.1:0", "--shutdown-timeout", "5s"}, extra...)
 	d := start(t, dir, env, "nscale-controlplane", args...)
 	m := d.waitLog(t, "control plane starting", 60*time.Second)
 	return d, m["api"].(string), m["ops"].(string)

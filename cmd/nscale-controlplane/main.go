@@ -74,13 +74,15 @@ Usage:
 
 Configuration is built from defaults, then --config FILE (YAML, strict), then
 flags. Secrets come only from files or the environment: NSCALE_ADMIN_TOKEN,
-NSCALE_STORE_DSN.
+NSCALE_STORE_DSN, NSCALE_AGENT_TOKEN.
 
 Flags:
   --config FILE              YAML configuration file
   --print-default-config     print the commented default configuration and exit
   --api-listen HOST:PORT     REST admin API listener (api.listen)
   --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
+  --agent-api-listen HOST:PORT  gRPC API for agents (agent_api.listen)
+  --agent-token-file FILE    shared agent token file (agent_api.token_file)
   --admin-token-file FILE    admin bearer token file (api.admin_token_file)
   --store-dialect NAME       sqlite, postgres or mysql (store.dialect)
   --store-dsn DSN            store DSN without password (store.dsn)
@@ -123,6 +125,11 @@ func loadConfig(args []string, getenv func(string) string) (controlplane.Config,
 		c.Ops.Listen = configfile.HostPort(v)
 		return configfile.CheckHostPort(v)
 	})
+	set("agent-api-listen", func(c *controlplane.Config, v string) error {
+		c.AgentAPI.Listen = configfile.HostPort(v)
+		return configfile.CheckHostPort(v)
+	})
+	set("agent-token-file", func(c *controlplane.Config, v string) error { c.AgentAPI.TokenFile = v; return nil })
 	set("admin-token-file", func(c *controlplane.Config, v string) error { c.API.AdminTokenFile = v; return nil })
 	set("store-dialect", func(c *controlplane.Config, v string) error { c.Store.Dialect = v; return nil })
 	set("store-dsn", func(c *controlplane.Config, v string) error { c.Store.DSN = v; return nil })

@@ -123,6 +123,8 @@ func New(cfg Config) *Planner {
 // Plan is the result of planning one query.
 type Plan struct {
 	QueryID string
+	Table   string // "db.table"
+	SQL     string // the query as sent
 	// Schema lists the output columns in order, named by their alias when
 	// the query gives one. Schema[i] is the output of every task's
 	// Columns[i] (which is named by the stored column).
@@ -278,7 +280,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 		}
 	}
 
-	plan := &Plan{QueryID: newID(), Schema: schema, PolicyVersion: eff.PolicyVersion}
+	plan := &Plan{QueryID: newID(), Table: tableName, SQL: sql, Schema: schema, PolicyVersion: eff.PolicyVersion}
 	if header != nil {
 		if err := header(plan); err != nil {
 			return nil, err

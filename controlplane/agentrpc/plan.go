@@ -1,0 +1,159 @@
+package agentrpc
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/nscale/nscale/controlplane/planner"
+	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/sqlsubset"
+	"github.com/nscale/nscale/internal/taskplan"
+)
+
+// Authenticate resolves a user's token for the agent (it caches the answer
+// briefly and binds tickets to it).
+func (s *Service) Authenticate(ctx context.Context, req *agentapi.AuthenticateRequest) (*agentapi.AuthenticateResponse, error) {
+	user, err := s.user(ctx, req.GetUserToken())
+	if err != nil {
+		return nil, err
+	}
+	return &agentapi.AuthenticateResponse{Principal: user}, nil
+}
+
+// Plan streams the header, then pages of tickets as the planner signs them,
+// then the totals. Every plan, refused or not, is audited as query.plan.
+func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServer) error {
+	ctx := stream.Context()
+	user, err := s.user(ctx, req.GetUserToken())
+	if err != nil {
+		return err
+	}
+	size := int(req.GetPageSize())
+	if size <= 0 {
+		size = DefaultPageSize
+	}
+	if size > MaxPageSize {
+		size = MaxPageSize
+	}
+	start := s.now()
+	var page [][]byte
+	flush := func() error {
+		if len(page) == 0 {
+			return nil
+		}
+		err := stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Tickets{Tickets: &agentapi.Tickets{Tickets: page}}})
+		page = nil
+		return err
+	}
+	plan, err := s.cfg.Planner.Stream(ctx, user, req.GetSql(), planner.Options{SchemaOnly: req.GetSchemaOnly()},
+		func(p *planner.Plan) error {
+			return stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Header{Header: &agentapi.PlanHeader{
+				QueryId: p.QueryID, Principal: user, Table: p.Table, Columns: columns(p.Schema), PolicyVersion: p.PolicyVersion,
+			}}})
+		},
+		func(t []byte) error {
+			page = append(page, t)
+			s.m.tasksPlanned.Inc()
+			if len(page) >= size {
+				return flush()
+			}
+			return nil
+		})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Totals{Totals: &agentapi.PlanTotals{
+			Tasks: int64(plan.Tasks), Files: int64(plan.Files), PrunedFiles: int64(plan.PrunedFiles)}}})
+	}
+	s.m.planSeconds.Observe(time.Since(start).Seconds())
+	s.auditPlan(ctx, user, req, plan, err)
+	return err
+}
+
+func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.PlanRequest, plan *planner.Plan, err error) {
+	detail := map[string]any{"schema_only": req.GetSchemaOnly()}
+	e := store.AuditEvent{Actor: user, Action: "query.plan", Statement: req.GetSql(), Outcome: outcome(err)}
+	if plan != nil {
+		e.Target = "table " + plan.Table
+		e.RequestID = plan.QueryID
+		detail["query_id"] = plan.QueryID
+		detail["tasks"], detail["files"], detail["pruned_files"] = plan.Tasks, plan.Files, plan.PrunedFiles
+	}
+	if err != nil {
+		detail["code"], detail["message"] = string(apierr.CodeOf(err)), apierr.PublicMessage(err)
+	}
+	e.Detail, _ = json.Marshal(detail)
+	if rerr := s.cfg.Catalog.Record(ctx, e); rerr != nil {
+		s.log.Warn("cannot write the audit event of a plan", "user", user, "error", rerr)
+	}
+}
+
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case apierr.Is(err, apierr.PermissionDenied), apierr.Is(err, apierr.Unauthenticated):
+		return "denied"
+	}
+	return "failed"
+}
+
+type maskJSON struct {
+	Func string  `json:"func"`
+	Args []int64 `json:"args,omitempty"`
+}
+
+func columns(cols []taskplan.Column) []*agentapi.Column {
+	out := make([]*agentapi.Column, len(cols))
+	for i, c := range cols {
+		out[i] = &agentapi.Column{Name: c.OutputName(), Type: c.Type, MaskJson: maskString(c.Mask)}
+	}
+	return out
+}
+
+func maskString(m *sqlsubset.Mask) string {
+	if m == nil {
+		return ""
+	}
+	b, _ := json.Marshal(maskJSON{Func: m.Func, Args: m.Args})
+	return string(b)
+}
+
+// Catalog lists what the user may see, for Flight SQL metadata.
+func (s *Service) Catalog(ctx context.Context, req *agentapi.CatalogRequest) (*agentapi.CatalogResponse, error) {
+	user, err := s.user(ctx, req.GetUserToken())
+	if err != nil {
+		return nil, err
+	}
+	dbs, tables, err := s.cfg.Catalog.Visible(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	resp := &agentapi.CatalogResponse{Databases: dbs}
+	for _, t := range tables {
+		ct := &agentapi.CatalogTable{Database: t.Database, Name: t.Name}
+		for _, c := range t.Columns {
+			ct.Columns = append(ct.Columns, &agentapi.Column{Name: c.Name, Type: c.Type.String(), MaskJson: maskString(c.Mask)})
+		}
+		resp.Tables = append(resp.Tables, ct)
+	}
+	return resp, nil
+}
+
+// PublicKeys lists every key that verifies tickets, current and retired.
+func (s *Service) PublicKeys(context.Context, *agentapi.PublicKeysRequest) (*agentapi.PublicKeysResponse, error) {
+	resp := &agentapi.PublicKeysResponse{}
+	for id, pub := range s.cfg.Signer.PublicKeys() {
+		resp.Keys = append(resp.Keys, &agentapi.PublicKey{KeyId: id, Ed25519: pub})
+	}
+	return resp, nil
+}
+
+// MaskingKey hands agents the key of keyed masks.
+func (s *Service) MaskingKey(context.Context, *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {
+	return &agentapi.MaskingKeyResponse{Key: s.cfg.MaskingKey}, nil
+}

@@ -1,0 +1,108 @@
+package agentrpc
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/taskplan"
+	"github.com/nscale/nscale/presign"
+)
+
+// maxURLsPerCall bounds one SignURLs call; agents ask per object.
+const maxURLsPerCall = 1000
+
+// verifier checks tickets against the signer's current and retired keys.
+func (s *Service) verifier() (*taskplan.Verifier, error) {
+	return taskplan.NewVerifier(s.cfg.Signer.PublicKeys(), 30*time.Second)
+}
+
+// SignURLs signs GET URLs for objects of a valid ticket this control plane
+// issued. A path the ticket does not name is refused: a ticket is the only
+// authority to read an object.
+func (s *Service) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (*agentapi.SignURLsResponse, error) {
+	v, err := s.verifier()
+	if err != nil {
+		return nil, err
+	}
+	task, err := v.VerifyValid(req.GetTicket(), s.now())
+	if err != nil {
+		return nil, err
+	}
+	objects := make(map[string]bool, len(task.Objects))
+	for _, o := range task.Objects {
+		objects[o.Path] = true
+	}
+	paths := req.GetPaths()
+	if len(paths) == 0 {
+		for _, o := range task.Objects {
+			paths = append(paths, o.Path)
+		}
+	}
+	if len(paths) > maxURLsPerCall {
+		return nil, apierr.New(apierr.InvalidArgument, "%d URLs asked at once; at most %d per call", len(paths), maxURLsPerCall)
+	}
+	signer, store, locate, err := s.signerFor(task.Location)
+	if err != nil {
+		return nil, err
+	}
+	resp := &agentapi.SignURLsResponse{}
+	for _, p := range paths {
+		if !objects[p] {
+			return nil, apierr.New(apierr.PermissionDenied, "object %q is not part of this task", p)
+		}
+		obj, err := locate(p)
+		if err != nil {
+			return nil, err
+		}
+		signed, err := signer.SignGet(ctx, obj, s.cfg.URLTTL)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.CodeOf(err), err, "cannot sign a URL for object %s of %s", p, task.Table)
+		}
+		resp.Urls = append(resp.Urls, &agentapi.SignedURL{Path: p, Url: signed.URL, ExpiresAt: timestamppb.New(signed.Expires)})
+	}
+	s.m.urlsSigned.WithLabelValues(store).Add(float64(len(resp.Urls)))
+	return resp, nil
+}
+
+// signerFor picks the signer for a table location and returns how to turn
+// an object path (relative to the location) into what it signs.
+func (s *Service) signerFor(location string) (presign.Signer, string, func(string) (presign.Object, error), error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, "", nil, apierr.New(apierr.Internal, "task location %q is not a URL", location)
+	}
+	switch u.Scheme {
+	case "s3":
+		if s.cfg.S3 == nil {
+			return nil, "", nil, apierr.New(apierr.FailedPrecondition, "this control plane has no S3 signer configured")
+		}
+		prefix := strings.TrimPrefix(u.Path, "/")
+		return s.cfg.S3, "s3", func(p string) (presign.Object, error) {
+			return presign.Object{Bucket: u.Host, Key: prefix + p}, nil
+		}, nil
+	case "file":
+		if s.cfg.Files == nil || s.cfg.LocalRoot == "" {
+			return nil, "", nil, apierr.New(apierr.FailedPrecondition, "file:// tables are disabled: local_files.root is not set")
+		}
+		root, err := filepath.Abs(s.cfg.LocalRoot)
+		if err != nil {
+			return nil, "", nil, apierr.Wrap(apierr.Internal, err, "local_files.root")
+		}
+		return s.cfg.Files, "local", func(p string) (presign.Object, error) {
+			full := filepath.Join(filepath.FromSlash(u.Path), filepath.FromSlash(p))
+			rel, err := filepath.Rel(root, full)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				return presign.Object{}, apierr.New(apierr.PermissionDenied, "object %s is outside local_files.root", p)
+			}
+			return presign.Object{Key: filepath.ToSlash(rel)}, nil
+		}, nil
+	}
+	return nil, "", nil, apierr.New(apierr.Internal, "task location scheme %q has no signer", u.Scheme)
+}

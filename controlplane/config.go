@@ -122,13 +122,13 @@ const (
 // DefaultConfig is the embedded default: SQLite under ./data, loopback only.
 func DefaultConfig() Config {
 	return Config{
-		API:             APIConfig{Listen: "127.0.0.1:7080", AdminTokenFile: "./data/admin.token"},
-		Ops:             OpsConfig{Listen: "127.0.0.1:7090"},
-		Store:           StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
-		LocalFiles:      LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
-		S3:              storage.DefaultConfig(),
-		Catalog:         CatalogConfig{FileListTTL: time.Hour},
-		AgentAPI:        AgentAPIConfig{Listen: "127.0.0.1:7081", TokenFile: "./data/agent.token", URLTTL: 5 * time.Minute},
+		API:        APIConfig{Listen: "127.0.0.1:7080", AdminTokenFile: "./data/admin.token"},
+		Ops:        OpsConfig{Listen: "127.0.0.1:7090"},
+		Store:      StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
+		LocalFiles: LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
+		S3:         storage.DefaultConfig(),
+		Catalog:    CatalogConfig{FileListTTL: time.Hour},
+		AgentAPI:   AgentAPIConfig{Listen: "127.0.0.1:7081", TokenFile: "./data/agent.token", URLTTL: 5 * time.Minute},
 		Planner: PlannerConfig{SigningKeyFile: "./data/signing.key", RetiredKeyFiles: []string{},
 			TaskTTL: 10 * time.Minute, TargetTaskBytes: 128 << 20},
 		Masking:         MaskingConfig{KeyFile: "./data/masking.key"},

@@ -45,7 +45,7 @@ type Config struct {
 	// AgentToken is the shared agent credential.
 	AgentToken []byte
 	// Users authenticates end users' tokens.
-	Users auth.Authenticator
+	Users   auth.Authenticator
 	Planner *planner.Planner
 	Catalog *catalog.Service
 	// Signer signs tickets (the planner's); its public keys verify them.

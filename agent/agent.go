@@ -6,14 +6,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nscale/nscale/agent/fetch"
+	"github.com/nscale/nscale/agent/flight"
+	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
+	"github.com/nscale/nscale/internal/logging"
 	"github.com/nscale/nscale/internal/metrics"
 	"github.com/nscale/nscale/internal/run"
 	"github.com/nscale/nscale/internal/version"
@@ -21,12 +27,13 @@ import (
 
 // Agent is one node's agent.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	health  *health.Checker
-	ready   chan struct{}
-	opsAddr net.Addr
+	cfg        Config
+	log        *slog.Logger
+	reg        *prometheus.Registry
+	health     *health.Checker
+	ready      chan struct{}
+	opsAddr    net.Addr
+	flightAddr net.Addr
 }
 
 // ErrRoot is returned by New when the agent would run as root without
@@ -39,11 +46,11 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Agent, error)
 }
 
 func newAgent(cfg Config, log *slog.Logger, reg *prometheus.Registry, euid func() int) (*Agent, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if euid() == 0 && !cfg.AllowRoot {
 		return nil, ErrRoot
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	return &Agent{cfg: cfg, log: log, reg: reg, health: health.New(cfg.ShutdownTimeout), ready: make(chan struct{})}, nil
 }
@@ -54,24 +61,123 @@ func (a *Agent) Ready() <-chan struct{} { return a.ready }
 // OpsAddr is the bound ops address, valid after Ready.
 func (a *Agent) OpsAddr() net.Addr { return a.opsAddr }
 
+// FlightAddr is the bound Flight SQL TCP address, valid after Ready; nil
+// when flight.listen is empty.
+func (a *Agent) FlightAddr() net.Addr { return a.flightAddr }
+
 // Run serves until ctx is cancelled.
-func (a *Agent) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", string(a.cfg.Ops.Listen))
+func (a *Agent) Run(ctx context.Context) (err error) {
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+		}
+	}()
+	opsLn, err := net.Listen("tcp", string(a.cfg.Ops.Listen))
 	if err != nil {
 		return fmt.Errorf("ops.listen %s: %w", a.cfg.Ops.Listen, err)
 	}
-	a.opsAddr = ln.Addr()
+	closers = append(closers, func() { opsLn.Close() })
+	a.opsAddr = opsLn.Addr()
+
+	var flightLns []net.Listener
+	if a.cfg.Flight.Listen != "" {
+		ln, err := net.Listen("tcp", string(a.cfg.Flight.Listen))
+		if err != nil {
+			return fmt.Errorf("flight.listen %s: %w", a.cfg.Flight.Listen, err)
+		}
+		closers = append(closers, func() { ln.Close() })
+		a.flightAddr = ln.Addr()
+		flightLns = append(flightLns, ln)
+	}
+	if path := a.cfg.Flight.Socket; path != "" {
+		ln, err := flight.ListenUnix(path, fs.FileMode(a.cfg.Flight.SocketMode))
+		if err != nil {
+			return fmt.Errorf("flight.socket: %w", err)
+		}
+		closers = append(closers, func() { ln.Close() })
+		flightLns = append(flightLns, ln)
+		defer removeSocket(path, a.log)
+	}
+
+	conn, err := dialControlPlane(a.cfg.ControlPlane, a.cfg.AgentToken)
+	if err != nil {
+		return fmt.Errorf("control_plane.address %s: %w", a.cfg.ControlPlane.Address, err)
+	}
+	defer conn.Close()
+	cp := agentapi.NewAgentClient(conn)
+	keys, err := flight.NewKeys(flight.KeysConfig{
+		Client:      cp,
+		CallTimeout: a.cfg.ControlPlane.Timeout,
+		Logger:      a.log,
+		Registerer:  a.reg,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := flight.New(flight.Config{
+		ControlPlane: cp,
+		Keys:         keys,
+		Fetch:        fetch.Config{Logger: a.log},
+		Allocator:    memory.DefaultAllocator,
+		Logger:       a.log,
+		Registerer:   a.reg,
+		MaxStreams:   a.cfg.Flight.MaxStreams,
+		CallTimeout:  a.cfg.ControlPlane.Timeout,
+		// Leave the run group time to see Stop's result before its own
+		// shutdown timeout expires.
+		ShutdownTimeout: a.cfg.ShutdownTimeout * 4 / 5,
+	})
+	if err != nil {
+		return err
+	}
+
 	a.health.Register("agent", func(context.Context) health.Result {
 		return health.Result{Code: health.Ready, Message: "running " + version.String()}
 	})
+	cpAddr := string(a.cfg.ControlPlane.Address)
+	a.health.Register("control_plane", func(context.Context) health.Result {
+		if keys.IsReady() {
+			return health.Result{Code: health.Ready, Message: "ticket and masking keys received from " + cpAddr}
+		}
+		return health.Result{Code: health.NotReady, Message: "waiting for ticket and masking keys from the control plane at " + cpAddr}
+	})
 	close(a.ready)
-	a.log.Info("agent starting", "version", version.String(), "ops", a.opsAddr.String())
+	a.log.Info("agent starting", "version", version.String(), "ops", a.opsAddr.String(),
+		"flight", addrString(a.flightAddr), "socket", a.cfg.Flight.Socket, "control_plane", cpAddr)
+	if !isLoopback(cpAddr) {
+		a.log.Warn("the control-plane connection is not encrypted yet and carries tokens: keep control_plane.address on loopback or behind a TLS tunnel",
+			"control_plane", cpAddr)
+	}
 	err = run.Group(ctx, a.cfg.ShutdownTimeout,
-		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: ln,
+		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: opsLn,
 			Handler: a.health.OpsHandler(metrics.Handler(a.reg)), Logger: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout}).Run},
+		run.Task{Name: "keys", Run: keys.Run},
+		run.Task{Name: "flight", Run: func(ctx context.Context) error { return srv.Run(ctx, flightLns...) }},
 	)
 	if err == nil {
 		a.log.Info("agent stopped")
 	}
 	return err
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// removeSocket removes the Flight socket if it is still there after
+// shutdown (the listener normally unlinks it), and only if it is a socket.
+func removeSocket(path string, log *slog.Logger) {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode().Type() != fs.ModeSocket {
+		return
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("could not remove the flight socket", "socket", path, logging.KeyError, err)
+	}
 }

@@ -23,10 +23,16 @@ func TestRefusesRootUnlessAllowed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		cfg := DefaultConfig()
+		cfg.AgentToken = []byte("agent-token")
 		cfg.AllowRoot = tc.allow
 		_, err := newAgent(cfg, log, prometheus.NewRegistry(), func() int { return tc.uid })
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: err = %v, want %v", tc.name, err, tc.want)
 		}
+	}
+	// The root refusal comes before any other configuration error.
+	cfg := DefaultConfig()
+	if _, err := newAgent(cfg, log, prometheus.NewRegistry(), func() int { return 0 }); !errors.Is(err, ErrRoot) {
+		t.Errorf("root without a token: err = %v, want ErrRoot", err)
 	}
 }

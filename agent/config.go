@@ -3,20 +3,39 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/logging"
 )
 
+// EnvAgentToken holds the agent's control-plane credential, as an
+// alternative to control_plane.token_file.
+const EnvAgentToken = "NSCALE_AGENT_TOKEN"
+
 // Config is the agent's validated configuration.
 type Config struct {
 	// AllowRoot lets the agent run as root (flag --allow-root only). The
 	// agent needs no privileges; root would widen what a bug could reach.
-	AllowRoot       bool           `yaml:"-"`
-	Ops             OpsConfig      `yaml:"ops"`
-	ShutdownTimeout time.Duration  `yaml:"shutdown_timeout"`
-	Log             logging.Config `yaml:"log"`
+	AllowRoot bool `yaml:"-"`
+	// AllowNonLoopback lets flight.listen bind a non-loopback address (flag
+	// --allow-non-loopback only). The agent serves policy-filtered data to
+	// whoever holds a user token; it is meant for processes on its node.
+	AllowNonLoopback bool               `yaml:"-"`
+	Ops              OpsConfig          `yaml:"ops"`
+	Flight           FlightConfig       `yaml:"flight"`
+	ControlPlane     ControlPlaneConfig `yaml:"control_plane"`
+	ShutdownTimeout  time.Duration      `yaml:"shutdown_timeout"`
+	Log              logging.Config     `yaml:"log"`
+
+	// AgentToken is read from ControlPlane.TokenFile or NSCALE_AGENT_TOKEN
+	// by LoadSecrets, never from the config file itself.
+	AgentToken []byte `yaml:"-"`
 }
 
 // OpsConfig is the listener for /livez, /readyz and /metrics.
@@ -24,13 +43,71 @@ type OpsConfig struct {
 	Listen configfile.HostPort `yaml:"listen"`
 }
 
+// FlightConfig is where the agent serves Flight SQL.
+type FlightConfig struct {
+	// Listen is a loopback host:port; empty disables TCP.
+	Listen OptionalHostPort `yaml:"listen"`
+	// Socket is a unix socket path; empty disables it.
+	Socket string `yaml:"socket"`
+	// SocketMode is the socket's permission bits, in octal ("0660").
+	SocketMode FileMode `yaml:"socket_mode"`
+	// MaxStreams bounds concurrent DoGet streams of tasks.
+	MaxStreams int `yaml:"max_streams"`
+}
+
+// ControlPlaneConfig is how the agent reaches the control plane.
+type ControlPlaneConfig struct {
+	Address   configfile.HostPort `yaml:"address"`
+	TokenFile string              `yaml:"token_file"`
+	// Timeout bounds each call, and the wait for each message of a plan.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
 // DefaultConfig binds loopback only.
 func DefaultConfig() Config {
 	return Config{
-		Ops:             OpsConfig{Listen: "127.0.0.1:7444"},
+		Ops: OpsConfig{Listen: "127.0.0.1:7444"},
+		Flight: FlightConfig{
+			Listen:     "127.0.0.1:7443",
+			Socket:     "/run/nscale/agent.sock",
+			SocketMode: 0o660,
+			MaxStreams: 16,
+		},
+		ControlPlane: ControlPlaneConfig{
+			Address:   "127.0.0.1:7081",
+			TokenFile: "/etc/nscale/agent.token",
+			Timeout:   10 * time.Second,
+		},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
 	}
+}
+
+// OptionalHostPort is a host:port, or empty to disable a listener.
+type OptionalHostPort string
+
+// UnmarshalText validates a non-empty address.
+func (a *OptionalHostPort) UnmarshalText(b []byte) error {
+	if len(b) > 0 {
+		if err := configfile.CheckHostPort(string(b)); err != nil {
+			return err
+		}
+	}
+	*a = OptionalHostPort(b)
+	return nil
+}
+
+// FileMode is a permission mode written in octal, e.g. "0660".
+type FileMode fs.FileMode
+
+// UnmarshalText parses an octal mode of permission bits only.
+func (m *FileMode) UnmarshalText(b []byte) error {
+	v, err := strconv.ParseUint(string(b), 8, 32)
+	if err != nil || v&^uint64(fs.ModePerm) != 0 {
+		return fmt.Errorf("invalid mode %q: want octal permission bits such as 0660", b)
+	}
+	*m = FileMode(v)
+	return nil
 }
 
 // Validate checks ranges and combinations.
@@ -42,5 +119,68 @@ func (c *Config) Validate() error {
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("log: %w", err))
 	}
+	if c.Flight.Listen == "" && c.Flight.Socket == "" {
+		errs = append(errs, errors.New("flight.listen and flight.socket are both empty: the agent would serve nothing"))
+	}
+	if c.Flight.Listen != "" {
+		if err := configfile.CheckHostPort(string(c.Flight.Listen)); err != nil {
+			errs = append(errs, fmt.Errorf("flight.listen: %w", err))
+		} else if !isLoopback(string(c.Flight.Listen)) && !c.AllowNonLoopback {
+			errs = append(errs, fmt.Errorf("flight.listen %s is not a loopback address: the agent serves data to any process that reaches its port, "+
+				"so it must be reachable from this node only; use 127.0.0.1 or [::1], or pass --allow-non-loopback if the address is private to this node", c.Flight.Listen))
+		}
+	}
+	if fs.FileMode(c.Flight.SocketMode)&^fs.ModePerm != 0 {
+		errs = append(errs, fmt.Errorf("flight.socket_mode %#o has bits beyond permissions", c.Flight.SocketMode))
+	}
+	if c.Flight.MaxStreams < 1 {
+		errs = append(errs, errors.New("flight.max_streams must be at least 1"))
+	}
+	if c.ControlPlane.Address == "" {
+		errs = append(errs, errors.New("control_plane.address is required"))
+	}
+	if c.ControlPlane.Timeout <= 0 {
+		errs = append(errs, errors.New("control_plane.timeout must be positive"))
+	}
+	if len(c.AgentToken) == 0 {
+		errs = append(errs, fmt.Errorf("no agent token: set control_plane.token_file or %s", EnvAgentToken))
+	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether a listen address stays on this host: a
+// loopback IP or "localhost". An empty host means every interface.
+func isLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// LoadSecrets reads the agent token from NSCALE_AGENT_TOKEN or, when that
+// is unset, from control_plane.token_file. The token is never logged.
+func (c *Config) LoadSecrets(getenv func(string) string) error {
+	if v := strings.TrimSpace(getenv(EnvAgentToken)); v != "" {
+		c.AgentToken = []byte(v)
+		return nil
+	}
+	path := c.ControlPlane.TokenFile
+	if path == "" {
+		return fmt.Errorf("no agent token: set control_plane.token_file or %s", EnvAgentToken)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("no agent token: control_plane.token_file: %w; set it or %s", err, EnvAgentToken)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return fmt.Errorf("no agent token: control_plane.token_file %s is empty; fill it or set %s", path, EnvAgentToken)
+	}
+	c.AgentToken = []byte(tok)
+	return nil
 }

@@ -28,6 +28,12 @@ Usage:
 Flags of run:
   --config FILE              YAML configuration file (strict)
   --allow-root               run even as root (the agent needs no privileges; avoid)
+  --allow-non-loopback       let --flight-listen bind a non-loopback address (avoid)
+  --flight-listen HOST:PORT  Flight SQL on TCP, loopback only; "" disables (flight.listen)
+  --socket PATH              Flight SQL on a unix socket; "" disables (flight.socket)
+  --control-plane HOST:PORT  the control plane's agent API (control_plane.address)
+  --agent-token-file FILE    the agent's credential (control_plane.token_file);
+                             NSCALE_AGENT_TOKEN takes precedence
   --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
   --shutdown-timeout DUR     graceful shutdown bound (shutdown_timeout)
   --log-level LEVEL          debug, info, warn, error (log.level)
@@ -39,20 +45,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "nscale-agent: second signal, exiting now")
 		os.Exit(1)
 	})
-	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
 
 // Main returns 0 after a clean stop, 1 on failure, 2 for bad usage or config.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	switch args[0] {
 	case "run":
-		return runCmd(ctx, args[1:], stderr)
+		return runCmd(ctx, args[1:], stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version.String())
 		return 0
@@ -64,18 +70,43 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func runCmd(ctx context.Context, args []string, stderr io.Writer) int {
+func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) int {
 	cfg := agent.DefaultConfig()
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	file := fs.String("config", "", "")
 	allowRoot := fs.Bool("allow-root", false, "")
+	allowNonLoopback := fs.Bool("allow-non-loopback", false, "")
 	var overrides []func(*agent.Config)
 	fs.Func("ops-listen", "", func(v string) error {
 		if err := configfile.CheckHostPort(v); err != nil {
 			return err
 		}
 		overrides = append(overrides, func(c *agent.Config) { c.Ops.Listen = configfile.HostPort(v) })
+		return nil
+	})
+	fs.Func("flight-listen", "", func(v string) error {
+		if v != "" {
+			if err := configfile.CheckHostPort(v); err != nil {
+				return err
+			}
+		}
+		overrides = append(overrides, func(c *agent.Config) { c.Flight.Listen = agent.OptionalHostPort(v) })
+		return nil
+	})
+	fs.Func("socket", "", func(v string) error {
+		overrides = append(overrides, func(c *agent.Config) { c.Flight.Socket = v })
+		return nil
+	})
+	fs.Func("control-plane", "", func(v string) error {
+		if err := configfile.CheckHostPort(v); err != nil {
+			return err
+		}
+		overrides = append(overrides, func(c *agent.Config) { c.ControlPlane.Address = configfile.HostPort(v) })
+		return nil
+	})
+	fs.Func("agent-token-file", "", func(v string) error {
+		overrides = append(overrides, func(c *agent.Config) { c.ControlPlane.TokenFile = v })
 		return nil
 	})
 	fs.Func("shutdown-timeout", "", func(v string) error {
@@ -112,13 +143,23 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer) int {
 		o(&cfg)
 	}
 	cfg.AllowRoot = *allowRoot
+	cfg.AllowNonLoopback = *allowNonLoopback
+	// Reported after the root refusal, which matters more.
+	secretsErr := cfg.LoadSecrets(getenv)
 	log, err := logging.New(stderr, cfg.Log, redact.String)
 	if err != nil {
 		fmt.Fprintf(stderr, "nscale-agent: %v\n", err)
 		return 2
 	}
 	a, err := agent.New(cfg, log, metrics.NewRegistry())
-	if err != nil {
+	switch {
+	case errors.Is(err, agent.ErrRoot):
+		fmt.Fprintf(stderr, "nscale-agent: %v\n", err)
+		return 2
+	case secretsErr != nil:
+		fmt.Fprintf(stderr, "nscale-agent: invalid configuration: %v\n", secretsErr)
+		return 2
+	case err != nil:
 		fmt.Fprintf(stderr, "nscale-agent: invalid configuration: %v\n", err)
 		return 2
 	}

@@ -1,0 +1,156 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nscale/nscale/internal/configfile"
+)
+
+func validConfig() Config {
+	cfg := DefaultConfig()
+	cfg.AgentToken = []byte("agent-token")
+	return cfg
+}
+
+func TestNonLoopbackRefused(t *testing.T) {
+	cases := []struct {
+		listen string
+		allow  bool
+		ok     bool
+	}{
+		{"127.0.0.1:7443", false, true},
+		{"[::1]:7443", false, true},
+		{"localhost:7443", false, true},
+		{"127.0.0.2:0", false, true},
+		{"0.0.0.0:7443", false, false},
+		{":7443", false, false},
+		{"[::]:7443", false, false},
+		{"10.0.0.5:7443", false, false},
+		{"node1.internal:7443", false, false},
+		{"0.0.0.0:7443", true, true},
+		{"10.0.0.5:7443", true, true},
+	}
+	for _, tc := range cases {
+		cfg := validConfig()
+		cfg.Flight.Listen = OptionalHostPort(tc.listen)
+		cfg.AllowNonLoopback = tc.allow
+		err := cfg.Validate()
+		if tc.ok != (err == nil) {
+			t.Errorf("listen %s allow=%v: err = %v", tc.listen, tc.allow, err)
+			continue
+		}
+		if err != nil && (!strings.Contains(err.Error(), "not a loopback address") || !strings.Contains(err.Error(), "--allow-non-loopback")) {
+			t.Errorf("listen %s: error does not say why and what to do: %v", tc.listen, err)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*Config)
+		msg  string
+	}{
+		{"nothing to serve", func(c *Config) { c.Flight.Listen, c.Flight.Socket = "", "" }, "both empty"},
+		{"no streams", func(c *Config) { c.Flight.MaxStreams = 0 }, "max_streams"},
+		{"no token", func(c *Config) { c.AgentToken = nil }, "control_plane.token_file or NSCALE_AGENT_TOKEN"},
+		{"no timeout", func(c *Config) { c.ControlPlane.Timeout = 0 }, "control_plane.timeout"},
+		{"no control plane", func(c *Config) { c.ControlPlane.Address = "" }, "control_plane.address"},
+	}
+	for _, tc := range cases {
+		cfg := validConfig()
+		tc.edit(&cfg)
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: err = %v, want mention of %q", tc.name, err, tc.msg)
+		}
+	}
+	cfg := validConfig()
+	cfg.Flight.Listen = "" // socket only is fine
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("socket only: %v", err)
+	}
+}
+
+func TestDecodeFlightConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	err := configfile.Decode("a.yaml", []byte(`
+flight:
+  listen: ""
+  socket: /run/x/agent.sock
+  socket_mode: "0600"
+  max_streams: 4
+control_plane:
+  address: 10.1.2.3:7081
+  token_file: /etc/x/token
+  timeout: 3s
+`), &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4}
+	if cfg.Flight != want {
+		t.Errorf("flight = %+v, want %+v", cfg.Flight, want)
+	}
+	if cfg.ControlPlane != (ControlPlaneConfig{Address: "10.1.2.3:7081", TokenFile: "/etc/x/token", Timeout: 3 * time.Second}) {
+		t.Errorf("control_plane = %+v", cfg.ControlPlane)
+	}
+
+	bad := []struct{ yaml, key string }{
+		{"flight:\n  socket_mode: \"999\"\n", "flight.socket_mode"},
+		{"flight:\n  socket_mode: \"01777\"\n", "flight.socket_mode"},
+		{"flight:\n  listen: nope\n", "flight.listen"},
+		{"flight:\n  max_stream: 3\n", "flight.max_stream"},
+		{"control_plane:\n  token: abc\n", "control_plane.token"},
+	}
+	for _, b := range bad {
+		cfg := DefaultConfig()
+		err := configfile.Decode("a.yaml", []byte(b.yaml), &cfg)
+		if err == nil || !strings.Contains(err.Error(), `"`+b.key+`"`) {
+			t.Errorf("%q: err = %v, want one naming %s", b.yaml, err, b.key)
+		}
+	}
+}
+
+func TestLoadSecrets(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "agent.token")
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == EnvAgentToken {
+				return v
+			}
+			return ""
+		}
+	}
+
+	cfg := DefaultConfig()
+	cfg.ControlPlane.TokenFile = file
+	if err := cfg.LoadSecrets(env("")); err != nil || string(cfg.AgentToken) != "from-file" {
+		t.Errorf("file: token %q, err %v", cfg.AgentToken, err)
+	}
+	cfg = DefaultConfig()
+	cfg.ControlPlane.TokenFile = file
+	if err := cfg.LoadSecrets(env("from-env")); err != nil || string(cfg.AgentToken) != "from-env" {
+		t.Errorf("env over file: token %q, err %v", cfg.AgentToken, err)
+	}
+	cfg = DefaultConfig()
+	cfg.ControlPlane.TokenFile = filepath.Join(dir, "missing")
+	err := cfg.LoadSecrets(env(""))
+	if err == nil || !strings.Contains(err.Error(), "control_plane.token_file") || !strings.Contains(err.Error(), EnvAgentToken) {
+		t.Errorf("missing token: err = %v, want one naming both sources", err)
+	}
+	empty := filepath.Join(dir, "empty")
+	_ = os.WriteFile(empty, []byte("\n"), 0o600)
+	cfg = DefaultConfig()
+	cfg.ControlPlane.TokenFile = empty
+	if err := cfg.LoadSecrets(env("")); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty token file: err = %v", err)
+	}
+}

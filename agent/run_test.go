@@ -1,0 +1,212 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/configfile"
+)
+
+// keysCP answers the calls an agent makes at start, and only to the agent
+// token it expects.
+type keysCP struct {
+	agentapi.UnimplementedAgentServer
+	token string
+}
+
+func (k *keysCP) check(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("authorization"); len(v) != 1 || v[0] != "Bearer "+k.token {
+		return status.Error(codes.Unauthenticated, "bad agent credential")
+	}
+	return nil
+}
+
+func (k *keysCP) PublicKeys(ctx context.Context, _ *agentapi.PublicKeysRequest) (*agentapi.PublicKeysResponse, error) {
+	if err := k.check(ctx); err != nil {
+		return nil, err
+	}
+	return &agentapi.PublicKeysResponse{Keys: []*agentapi.PublicKey{{KeyId: "k1", Ed25519: make([]byte, 32)}}}, nil
+}
+
+func (k *keysCP) MaskingKey(ctx context.Context, _ *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {
+	if err := k.check(ctx); err != nil {
+		return nil, err
+	}
+	return &agentapi.MaskingKeyResponse{Key: make([]byte, 32)}, nil
+}
+
+func startKeysCP(t *testing.T, token string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	agentapi.RegisterAgentServer(gs, &keysCP{token: token})
+	go func() { _ = gs.Serve(ln) }()
+	t.Cleanup(gs.Stop)
+	return ln.Addr().String()
+}
+
+func readyz(t *testing.T, addr net.Addr) (int, map[string]string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr.String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rep struct {
+		Components []struct{ Name, Code, Message string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string]string{}
+	for _, c := range rep.Components {
+		codes[c.Name] = c.Code
+	}
+	return resp.StatusCode, codes
+}
+
+// TestRun starts the agent against a control plane that refuses its token
+// (never ready) and one that accepts it (ready), and checks the listeners,
+// the socket's mode and its removal at shutdown.
+func TestRun(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		cpToken   string
+		wantReady bool
+	}{
+		{"control plane refuses the agent", "another-token", false},
+		{"control plane answers", "agent-token", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "nsa") // short: socket paths are limited
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			sock := filepath.Join(dir, "agent.sock")
+
+			cfg := DefaultConfig()
+			cfg.Ops.Listen = "127.0.0.1:0"
+			cfg.Flight.Listen = "127.0.0.1:0"
+			cfg.Flight.Socket = sock
+			cfg.ControlPlane.Address = configfile.HostPort(startKeysCP(t, tc.cpToken))
+			cfg.ShutdownTimeout = 5 * time.Second
+			cfg.AgentToken = []byte("agent-token")
+			a, err := newAgent(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() int { return 1000 })
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- a.Run(ctx) }()
+			select {
+			case <-a.Ready():
+			case err := <-done:
+				t.Fatalf("Run: %v", err)
+			}
+
+			fi, err := os.Lstat(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != 0o660 {
+				t.Errorf("socket mode = %v, want socket 0660", fi.Mode())
+			}
+			if a.FlightAddr() == nil || strings.HasSuffix(a.FlightAddr().String(), ":0") {
+				t.Fatalf("FlightAddr = %v", a.FlightAddr())
+			}
+
+			// Readiness follows the keys.
+			deadline := time.Now().Add(5 * time.Second)
+			var code int
+			var comps map[string]string
+			for {
+				code, comps = readyz(t, a.OpsAddr())
+				if !tc.wantReady || code == http.StatusOK || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if tc.wantReady && (code != http.StatusOK || comps["control_plane"] != "READY") {
+				t.Errorf("readyz = %d %v, want READY", code, comps)
+			}
+			if !tc.wantReady && (code != http.StatusServiceUnavailable || comps["control_plane"] != "NOT_READY") {
+				t.Errorf("readyz = %d %v, want NOT_READY", code, comps)
+			}
+
+			// Flight SQL answers on both listeners (and wants a credential).
+			for _, addr := range []string{a.FlightAddr().String(), "unix://" + sock} {
+				cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = cl.GetCatalogs(context.Background())
+				if status.Code(err) != codes.Unauthenticated {
+					t.Errorf("%s: GetCatalogs without a credential: %v, want Unauthenticated", addr, err)
+				}
+				cl.Close()
+			}
+
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("Run after cancel: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run did not return")
+			}
+			if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("socket left behind after shutdown: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunRefusesBusySocketPath(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.sock")
+	if err := os.WriteFile(path, []byte("not a socket"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Ops.Listen = "127.0.0.1:0"
+	cfg.Flight.Listen = "127.0.0.1:0"
+	cfg.Flight.Socket = path
+	cfg.AgentToken = []byte("agent-token")
+	a, err := newAgent(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() int { return 1000 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("Run = %v, want a refusal", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "not a socket" {
+		t.Error("the file at the socket path was touched")
+	}
+}

@@ -157,13 +157,13 @@ func (s *Server) report(ticket []byte, t taskplan.Task, st task.Stats, elapsed t
 	}()
 }
 
-// reportError renders err for the control plane's audit. A client that
-// stopped reading (Spark after a LIMIT, a cancelled query) is reported as
-// UNAVAILABLE "cancelled by the client" so that the audit tells it from a
-// failure of the agent.
+// reportError renders err for the control plane's audit. A stream cut
+// short (a client that stopped reading, as Spark does after a LIMIT, or the
+// agent shutting down) is reported as UNAVAILABLE "stream cancelled ..." so
+// that the audit tells it from a failure to read or enforce.
 func reportError(err error) (code, message string) {
 	if errors.Is(err, context.Canceled) {
-		return string(apierr.Unavailable), "cancelled by the client"
+		return string(apierr.Unavailable), "stream cancelled before its end (client gone or agent stopping)"
 	}
 	msg := redact.String(err.Error())
 	if len(msg) > maxReportMessage {

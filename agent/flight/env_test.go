@@ -2,6 +2,7 @@ package flight
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,11 +136,14 @@ type env struct {
 	sock  string
 	objs  []taskplan.Object
 	cpCli agentapi.AgentClient
+	// stop cancels the server and returns Run's error; cleanup calls it too.
+	stop func() error
 }
 
 type envOptions struct {
 	socket     bool
 	maxStreams int
+	shutdown   time.Duration
 	noKeys     bool // never fetch keys: the agent stays not ready
 }
 
@@ -175,7 +180,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Registerer:      reg,
 		MaxStreams:      o.maxStreams,
 		ReportTimeout:   2 * time.Second,
-		ShutdownTimeout: 5 * time.Second,
+		ShutdownTimeout: cmp.Or(o.shutdown, 5*time.Second),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -214,9 +219,17 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	runDone := make(chan error, 1)
 	go func() { runDone <- srv.Run(ctx, lns...) }()
+	var once sync.Once
+	var runErr error
+	e.stop = func() error {
+		once.Do(func() {
+			cancel()
+			runErr = <-runDone
+		})
+		return runErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-runDone; err != nil {
+		if err := e.stop(); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 		if err := <-keysDone; err != nil {

@@ -145,6 +145,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		// Stop then also waits for the handlers it cancelled, so that every
+		// task report is queued before Run waits for the reports.
+		grpc.WaitForHandlers(true),
 		// Errors first (outermost) so that auth failures are mapped too.
 		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryAuth),
 		grpc.ChainStreamInterceptor(s.streamErrors, s.streamAuth),

@@ -668,3 +668,42 @@ func paramBatch(t *testing.T) arrow.RecordBatch {
 	b.Field(0).(*array.Int64Builder).Append(1)
 	return b.NewRecordBatch()
 }
+
+func TestShutdownCutsStuckStreams(t *testing.T) {
+	e := newEnv(t, envOptions{shutdown: 300 * time.Millisecond})
+	cl := e.client(t)
+	alice := as(t, "alice-token")
+	info, err := cl.Execute(alice, queryAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cp.mu.Lock()
+	e.cp.block["part-0.parquet"] = make(chan struct{}) // never released
+	e.cp.mu.Unlock()
+	streamErr := make(chan error, 1)
+	go func() {
+		_, err := readEndpoint(alice, cl, info.Endpoint[0].Ticket, nil)
+		streamErr <- err
+	}()
+	<-e.cp.entered
+
+	begin := time.Now()
+	if err := e.stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if took := time.Since(begin); took > 3*time.Second {
+		t.Errorf("stop took %s with a 300ms shutdown timeout", took)
+	}
+	if err := <-streamErr; err == nil {
+		t.Error("the cut stream ended without an error")
+	}
+	// Run waited for the task's report.
+	select {
+	case r := <-e.cp.reports:
+		if r.GetErrorCode() != "UNAVAILABLE" || !strings.Contains(r.GetErrorMessage(), "cancelled") {
+			t.Errorf("report = %s %q", r.GetErrorCode(), r.GetErrorMessage())
+		}
+	default:
+		t.Error("the cut task was not reported before Run returned")
+	}
+}

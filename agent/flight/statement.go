@@ -64,6 +64,10 @@ func (s *Server) plan(ctx context.Context, sql string, schemaOnly bool) (p plan,
 	if p.header = first.GetHeader(); p.header == nil {
 		return plan{}, apierr.New(apierr.Internal, "control plane sent a plan without a header")
 	}
+	if p.header.GetPrincipal() != c.principal {
+		// Tickets would be bound to someone else; the DoGet would refuse them.
+		return plan{}, apierr.New(apierr.Internal, "control plane planned for another principal than the caller")
+	}
 	if p.schema, err = columnsSchema(p.header.GetColumns()); err != nil {
 		return plan{}, err
 	}

@@ -129,9 +129,9 @@ func TestBadConfigExitsTwoNamingKeyAndLine(t *testing.T) {
 	})
 	t.Run("agent unknown key", func(t *testing.T) {
 		dir := t.TempDir()
-		_ = os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("ops:\n  listen: 127.0.0.1:0\nflight: {}\n"), 0o600)
+		_ = os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("ops:\n  listen: 127.0.0.1:0\nflihgt: {}\n"), 0o600)
 		_, errOut, code := runCmd(t, dir, nil, "nscale-agent", "run", "--allow-root", "--config", "a.yaml")
-		if code != 2 || !strings.Contains(errOut, "a.yaml:3") || !strings.Contains(errOut, `"flight"`) {
+		if code != 2 || !strings.Contains(errOut, "a.yaml:3") || !strings.Contains(errOut, `"flihgt"`) {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
 	})

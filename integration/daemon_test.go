@@ -182,7 +182,8 @@ func TestSIGTERMStopsEachDaemonWithExitZero(t *testing.T) {
 		d.waitLog(t, "control plane stopped", time.Second)
 	})
 	t.Run("agent", func(t *testing.T) {
-		d := start(t, t.TempDir(), nil, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0", "--shutdown-timeout", "5s")
+		d := start(t, t.TempDir(), []string{"NSCALE_AGENT_TOKEN=agent-token-for-a-lone-agent"}, "nscale-agent", "run", "--allow-root",
+			"--ops-listen", "127.0.0.1:0", "--flight-listen", "127.0.0.1:0", "--socket", "", "--shutdown-timeout", "5s")
 		d.waitLog(t, "agent starting", 60*time.Second)
 		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)

@@ -35,9 +35,11 @@
 //
 // Kept files are grouped, in listing order, into tasks of about
 // Config.TargetTaskBytes; a file larger than the target is a task of its
-// own (splitting a file by row groups is a later step). Every task carries
-// the query's LIMIT (the agent stops early), the policy version and hash,
-// and expires Config.TaskTTL after it is issued.
+// own (splitting a file by row groups is a later step). A query with LIMIT
+// is one task over the first 10,000 kept files, since every task carries
+// the limit and the agent stops as soon as it is reached. Every task
+// carries the policy version and hash, and expires Config.TaskTTL after it
+// is issued.
 //
 // Tasks name objects by path relative to the table location, with size and
 // ETag; they carry no URLs. Signing is deferred: the agent asks the control
@@ -72,6 +74,10 @@ const (
 // maxObjectsPerTask bounds a task's objects so that a table of many tiny
 // files does not make tickets of megabytes.
 const maxObjectsPerTask = 1000
+
+// maxLimitObjects bounds the one task of a LIMIT query (about 1 MiB of
+// ticket, under gRPC's default 4 MiB message size with room to spare).
+const maxLimitObjects = 10_000
 
 // Config wires a Planner.
 type Config struct {
@@ -137,6 +143,10 @@ type Plan struct {
 	// them no task reads.
 	Files, PrunedFiles int
 	PolicyVersion      int64
+	// LimitTruncated reports a LIMIT query whose one task holds only the
+	// first maxLimitObjects files (it may return fewer rows than the limit
+	// if those files hold fewer).
+	LimitTruncated bool
 }
 
 // Plan plans sql for user and returns every ticket at once. Errors are
@@ -381,7 +391,15 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 			if err != nil {
 				return nil, apierr.New(apierr.Internal, "file %s of %s: %v", f.Path, tableName, err)
 			}
-			if len(group) > 0 && (groupBytes+f.Size > p.target || len(group) >= maxObjectsPerTask) {
+			if q.Limit != nil {
+				// LIMIT n is one task: every task carries the limit, so
+				// two tasks could return 2n rows. The agent reads the
+				// objects in order and stops at n without opening the rest.
+				if len(group) >= maxLimitObjects {
+					plan.LimitTruncated = true
+					continue
+				}
+			} else if len(group) > 0 && (groupBytes+f.Size > p.target || len(group) >= maxObjectsPerTask) {
 				if err := flush(); err != nil {
 					return nil, err
 				}

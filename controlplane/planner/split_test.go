@@ -97,3 +97,22 @@ func TestStream(t *testing.T) {
 		t.Fatalf("a ticket sink error: got %v", err)
 	}
 }
+
+// A LIMIT query is one task over every kept file, so the limit holds
+// across the whole result; without LIMIT the same files are several tasks.
+func TestLimitIsOneTask(t *testing.T) {
+	e := newEnv(t, 1) // one file per task without LIMIT
+	ctx := context.Background()
+	p, err := e.pl.Plan(ctx, "carol", "SELECT id FROM sales.tx LIMIT 5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := e.tasks(t, "carol", p)
+	if len(tasks) != 1 || len(tasks[0].Objects) != 4 || tasks[0].Limit != 5 || p.LimitTruncated {
+		t.Fatalf("LIMIT plan: %d tasks, want 1 of 4 objects with limit 5", len(tasks))
+	}
+	p, err = e.pl.Plan(ctx, "carol", "SELECT id FROM sales.tx")
+	if err != nil || p.Tasks != 4 {
+		t.Fatalf("plan without LIMIT: %v, %d tasks, want 4", err, p.Tasks)
+	}
+}

@@ -106,11 +106,13 @@ func Require(t testing.TB) {
 }
 
 // ScriptError is a script's failure: its exit code and the one-line message
-// it wrote on stderr (for the Flight SQL script, the server's gRPC status).
+// it wrote last on stderr (for the Flight SQL script, the server's gRPC
+// status). Stderr is all of it: the Rust client may print a panic first.
 type ScriptError struct {
 	Script  string
 	Code    int
 	Message string
+	Stderr  string
 }
 
 func (e *ScriptError) Error() string {
@@ -140,6 +142,9 @@ type FlightRequest struct {
 	TableNameFilterPattern *string  `json:"tableNameFilterPattern,omitempty"`
 	TableTypes             []string `json:"tableTypes,omitempty"`
 	IncludeSchema          bool     `json:"includeSchema,omitempty"`
+	// Direct connects the client straight to the server, without the proxy
+	// that recovers the server's gRPC status (see flightsql_query.mjs).
+	Direct bool `json:"direct,omitempty"`
 }
 
 // FlightSQL runs one request through the Rust Flight SQL client (plaintext
@@ -168,7 +173,8 @@ func run(ctx context.Context, script string, req any) (Result, error) {
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && ctx.Err() == nil {
-			return Result{}, &ScriptError{Script: script, Code: exit.ExitCode(), Message: strings.TrimSpace(stderr.String())}
+			all := strings.TrimSpace(stderr.String())
+			return Result{}, &ScriptError{Script: script, Code: exit.ExitCode(), Message: all[strings.LastIndex(all, "\n")+1:], Stderr: all}
 		}
 		return Result{}, fmt.Errorf("%s: %w (stderr: %s)", script, err, strings.TrimSpace(stderr.String()))
 	}

@@ -32,6 +32,16 @@ func TestFromRecordsRendersEveryType(t *testing.T) {
 	if d := Diff(extrasWant, got); d != "" {
 		t.Error(d)
 	}
+
+	rec = dict(mem)
+	got, err = FromRecords(dictSchema, rec)
+	rec.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(dictWant, got); d != "" {
+		t.Error(d)
+	}
 }
 
 func release(recs ...arrow.RecordBatch) {

@@ -404,7 +404,11 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 					return nil, err
 				}
 			}
-			group = append(group, taskplan.Object{Path: rel, Size: f.Size, ETag: f.ETag})
+			pv, err := partitionValues(f, table.PartitionColumns(), tableName)
+			if err != nil {
+				return nil, err
+			}
+			group = append(group, taskplan.Object{Path: rel, Size: f.Size, ETag: f.ETag, Partition: pv})
 			groupBytes += f.Size
 		}
 		if next == "" {

@@ -116,3 +116,25 @@ func TestLimitIsOneTask(t *testing.T) {
 		t.Fatalf("plan without LIMIT: %v, %d tasks, want 4", err, p.Tasks)
 	}
 }
+
+// Each object carries its partition values, which the files do not store.
+func TestObjectsCarryPartitionValues(t *testing.T) {
+	e := newEnv(t, 0)
+	p, err := e.pl.Plan(context.Background(), "carol", "SELECT id, dt FROM sales.tx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, task := range e.tasks(t, "carol", p) {
+		for _, o := range task.Objects {
+			n++
+			want := strings.TrimPrefix(strings.Split(o.Path, "/")[0], "dt=")
+			if v := o.Partition["dt"]; v == nil || *v != want || len(o.Partition) != 1 {
+				t.Errorf("%s: partition %v, want dt=%s", o.Path, o.Partition, want)
+			}
+		}
+	}
+	if n != 4 {
+		t.Fatalf("%d objects, want 4", n)
+	}
+}

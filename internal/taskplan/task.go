@@ -88,6 +88,13 @@ type Object struct {
 	ETag      string  // optional; the agent refuses an object whose ETag differs
 	Ranges    []Range // empty = the whole object
 	RowGroups []int   // parquet only; empty = all row groups
+	// Partition holds the values of the table's partition columns for this
+	// object (Hive dt=... directories), which are not stored in the file, as
+	// canonical text by the column's type: booleans true/false; integers,
+	// decimals (unscaled) and timestamps (in the type's unit since the
+	// epoch) in plain digits with an optional '-'; floats in Go's shortest
+	// 'g' form; dates YYYY-MM-DD; strings as is. nil is NULL.
+	Partition map[string]*string
 }
 
 // Range is a byte range of an object.
@@ -139,11 +146,12 @@ type wireTask struct {
 }
 
 type wireObject struct {
-	Path      string      `json:"path"`
-	Size      int64       `json:"size"`
-	ETag      string      `json:"etag,omitempty"`
-	Ranges    []wireRange `json:"ranges,omitempty"`
-	RowGroups []int       `json:"row_groups,omitempty"`
+	Path      string             `json:"path"`
+	Size      int64              `json:"size"`
+	ETag      string             `json:"etag,omitempty"`
+	Ranges    []wireRange        `json:"ranges,omitempty"`
+	RowGroups []int              `json:"row_groups,omitempty"`
+	Partition map[string]*string `json:"partition,omitempty"`
 }
 
 type wireRange struct {
@@ -280,6 +288,12 @@ func checkUTF8(t Task) error {
 	}
 	for _, o := range t.Objects {
 		strs = append(strs, o.Path, o.ETag)
+		for k, v := range o.Partition {
+			strs = append(strs, k)
+			if v != nil {
+				strs = append(strs, *v)
+			}
+		}
 	}
 	for _, s := range strs {
 		if !utf8.ValidString(s) {
@@ -320,6 +334,11 @@ func (o Object) validate(format string) error {
 			return fmt.Errorf("row group %d is negative", g)
 		}
 	}
+	for k := range o.Partition {
+		if k == "" {
+			return fmt.Errorf("partition column name is empty")
+		}
+	}
 	return nil
 }
 
@@ -345,7 +364,7 @@ func Canonical(t Task) ([]byte, error) {
 	if len(t.Objects) > 0 {
 		w.Objects = make([]wireObject, len(t.Objects))
 		for i, o := range t.Objects {
-			wo := wireObject{Path: o.Path, Size: o.Size, ETag: o.ETag, RowGroups: o.RowGroups}
+			wo := wireObject{Path: o.Path, Size: o.Size, ETag: o.ETag, RowGroups: o.RowGroups, Partition: o.Partition}
 			if len(o.Ranges) > 0 {
 				wo.Ranges = make([]wireRange, len(o.Ranges))
 				for j, r := range o.Ranges {
@@ -406,7 +425,7 @@ func decodeTask(payload []byte) (Task, error) {
 	if len(w.Objects) > 0 {
 		t.Objects = make([]Object, len(w.Objects))
 		for i, o := range w.Objects {
-			obj := Object{Path: o.Path, Size: o.Size, ETag: o.ETag, RowGroups: o.RowGroups}
+			obj := Object{Path: o.Path, Size: o.Size, ETag: o.ETag, RowGroups: o.RowGroups, Partition: o.Partition}
 			if len(o.Ranges) > 0 {
 				obj.Ranges = make([]Range, len(o.Ranges))
 				for j, r := range o.Ranges {

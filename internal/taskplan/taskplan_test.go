@@ -672,3 +672,28 @@ func TestVerifyValidAndSignature(t *testing.T) {
 		}
 	}
 }
+
+func strp(s string) *string { return &s }
+
+// Partition values, NULL included, survive signing and verification.
+func TestPartitionRoundTrip(t *testing.T) {
+	s, v := setup(t)
+	task := sampleTask()
+	task.Objects[0].Partition = map[string]*string{"dt": strp("2026-11-01"), "hour": nil}
+	tk := mustSign(t, s, task)
+	got, err := v.Verify(tk, now0, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := got.Objects[0].Partition
+	if len(p) != 2 || p["dt"] == nil || *p["dt"] != "2026-11-01" || p["hour"] != nil {
+		t.Fatalf("partition = %v", p)
+	}
+	if _, ok := p["hour"]; !ok {
+		t.Fatal("a NULL partition value was dropped")
+	}
+	task.Objects[0].Partition = map[string]*string{"": strp("x")}
+	if _, err := s.Sign(task); !apierr.Is(err, apierr.InvalidArgument) {
+		t.Fatalf("an empty partition column name was signed: %v", err)
+	}
+}

@@ -1,0 +1,60 @@
+package planner
+
+import (
+	"strconv"
+
+	"github.com/nscale/nscale/controlplane/discovery"
+	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/sqlsubset"
+)
+
+// partitionValues gives the agent a file's partition values in the task's
+// canonical text (see taskplan.Object.Partition). A value that does not fit
+// its column's type fails the plan: guessing would serve wrong values.
+func partitionValues(f store.File, cols []store.Column, table string) (map[string]*string, error) {
+	if len(cols) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*string, len(cols))
+	for _, c := range cols {
+		raw, ok := f.Partition[c.Name]
+		if !ok {
+			return nil, apierr.New(apierr.FailedPrecondition, "file %s of %s has no value for partition column %s; run REFRESH TABLE %s", f.Path, table, c.Name, table)
+		}
+		t, err := sqlsubset.ParseType(c.Type)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.Internal, err, "partition column %s of %s", c.Name, table)
+		}
+		lit, err := discovery.PartitionValue(t, raw)
+		if err != nil {
+			return nil, apierr.New(apierr.FailedPrecondition, "file %s of %s: partition value %q is not a %s: %v", f.Path, table, raw, t, err)
+		}
+		out[c.Name] = literalText(lit)
+	}
+	return out, nil
+}
+
+func literalText(l *sqlsubset.Literal) *string {
+	var s string
+	switch l.Type.ID {
+	case sqlsubset.Null:
+		return nil
+	case sqlsubset.Bool:
+		s = strconv.FormatBool(l.Bool)
+	case sqlsubset.Int64, sqlsubset.Date32, sqlsubset.Timestamp:
+		s = strconv.FormatInt(l.Int, 10)
+		if l.Type.ID == sqlsubset.Date32 {
+			s = sqlsubset.FormatDate(int32(l.Int))
+		}
+	case sqlsubset.Uint64:
+		s = strconv.FormatUint(l.Uint, 10)
+	case sqlsubset.Float64:
+		s = strconv.FormatFloat(l.Float, 'g', -1, 64)
+	case sqlsubset.Binary:
+		s = string(l.Bytes)
+	default: // Decimal128 (unscaled digits) and String
+		s = l.Str
+	}
+	return &s
+}

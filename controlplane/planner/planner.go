@@ -353,6 +353,16 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 	if q.Limit != nil {
 		base.Limit = *q.Limit
 	}
+	for _, c := range table.PartitionColumns() {
+		if base.PartitionColumns == nil {
+			base.PartitionColumns = map[string]string{}
+		}
+		t, err := sqlsubset.ParseType(c.Type)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.Internal, err, "partition column %s of %s", c.Name, tableName)
+		}
+		base.PartitionColumns[c.Name] = t.String()
+	}
 
 	var group []taskplan.Object
 	var groupBytes int64

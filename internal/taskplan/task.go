@@ -69,7 +69,10 @@ type Task struct {
 	Format        string // parquet | csv | json
 	FormatOptions map[string]string
 	Objects       []Object
-	Location      string         // table location: s3://bucket/prefix/ or file:///dir/
+	// PartitionColumns maps the table's partition columns to their catalog
+	// types, so that the agent can type each object's Partition values.
+	PartitionColumns map[string]string
+	Location         string // table location: s3://bucket/prefix/ or file:///dir/
 	Columns       []Column       // projected output columns, in order
 	RowFilter     sqlsubset.Tree // policy row filter on unmasked values; nil Expr = all rows
 	Predicate     sqlsubset.Tree // the user's WHERE, evaluated after masks; nil Expr = all rows
@@ -133,6 +136,7 @@ type wireTask struct {
 	Format        string            `json:"format"`
 	FormatOptions map[string]string `json:"format_options,omitempty"`
 	Objects       []wireObject      `json:"objects,omitempty"`
+	PartCols      map[string]string `json:"partition_columns,omitempty"`
 	Location      string            `json:"location"`
 	Columns       []wireColumn      `json:"columns"`
 	RowFilter     sqlsubset.Tree    `json:"row_filter"`
@@ -204,9 +208,19 @@ func (t Task) Validate() error {
 	if len(t.Objects) > MaxObjects {
 		return invalid("%d objects exceed the limit of %d", len(t.Objects), MaxObjects)
 	}
+	for name, typ := range t.PartitionColumns {
+		if _, err := sqlsubset.ParseType(typ); err != nil || name == "" {
+			return invalid("partition column %q: bad type %q", name, typ)
+		}
+	}
 	for i, o := range t.Objects {
 		if err := o.validate(t.Format); err != nil {
 			return invalid("object %d: %v", i, err)
+		}
+		for k := range o.Partition {
+			if _, ok := t.PartitionColumns[k]; !ok {
+				return invalid("object %d: partition value of %q, which is not a partition column", i, k)
+			}
 		}
 	}
 	if len(t.Columns) == 0 {
@@ -281,6 +295,9 @@ func validFormat(f string) bool {
 func checkUTF8(t Task) error {
 	strs := []string{t.ID, t.QueryID, t.Principal, t.Table, t.Format, t.Location, t.PolicyHash, t.KeyID}
 	for k, v := range t.FormatOptions {
+		strs = append(strs, k, v)
+	}
+	for k, v := range t.PartitionColumns {
 		strs = append(strs, k, v)
 	}
 	for _, c := range t.Columns {
@@ -358,6 +375,9 @@ func Canonical(t Task) ([]byte, error) {
 		PolicyVersion: t.PolicyVersion, PolicyHash: t.PolicyHash,
 		IssuedAt: formatTime(t.IssuedAt), ExpiresAt: formatTime(t.ExpiresAt), KeyID: t.KeyID,
 	}
+	if len(t.PartitionColumns) > 0 {
+		w.PartCols = t.PartitionColumns
+	}
 	if len(t.FormatOptions) > 0 {
 		w.FormatOptions = t.FormatOptions
 	}
@@ -411,7 +431,7 @@ func decodeTask(payload []byte) (Task, error) {
 	}
 	t := Task{
 		Version: w.Version, ID: w.ID, QueryID: w.QueryID, Principal: w.Principal,
-		Table: w.Table, Format: w.Format, FormatOptions: w.FormatOptions, Location: w.Location,
+		Table: w.Table, Format: w.Format, FormatOptions: w.FormatOptions, PartitionColumns: w.PartCols, Location: w.Location,
 		RowFilter: w.RowFilter, Predicate: w.Predicate, Limit: w.Limit,
 		PolicyVersion: w.PolicyVersion, PolicyHash: w.PolicyHash, KeyID: w.KeyID,
 	}

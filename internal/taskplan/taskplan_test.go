@@ -679,6 +679,7 @@ func strp(s string) *string { return &s }
 func TestPartitionRoundTrip(t *testing.T) {
 	s, v := setup(t)
 	task := sampleTask()
+	task.PartitionColumns = map[string]string{"dt": "date32", "hour": "int32"}
 	task.Objects[0].Partition = map[string]*string{"dt": strp("2026-11-01"), "hour": nil}
 	tk := mustSign(t, s, task)
 	got, err := v.Verify(tk, now0, "alice")
@@ -692,8 +693,15 @@ func TestPartitionRoundTrip(t *testing.T) {
 	if _, ok := p["hour"]; !ok {
 		t.Fatal("a NULL partition value was dropped")
 	}
+	if got.PartitionColumns["hour"] != "int32" {
+		t.Fatalf("partition columns = %v", got.PartitionColumns)
+	}
 	task.Objects[0].Partition = map[string]*string{"": strp("x")}
 	if _, err := s.Sign(task); !apierr.Is(err, apierr.InvalidArgument) {
 		t.Fatalf("an empty partition column name was signed: %v", err)
+	}
+	task.Objects[0].Partition = map[string]*string{"minute": strp("1")}
+	if _, err := s.Sign(task); !apierr.Is(err, apierr.InvalidArgument) {
+		t.Fatalf("a value of an undeclared partition column was signed: %v", err)
 	}
 }

@@ -71,7 +71,11 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 			return st, err
 		}
 		st.Objects++
-		done, err := runObject(ctx, obj, urls, fetchCfg, columns, enf, mem, emit, &st)
+		fileCols, parts, err := splitColumns(t, obj, columns)
+		if err != nil {
+			return st, err
+		}
+		done, err := runObject(ctx, obj, urls, fetchCfg, fileCols, parts, enf, mem, emit, &st)
 		if err != nil {
 			return st, err
 		}
@@ -84,7 +88,7 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 
 // runObject scans one object into emit; done reports that the limit was
 // reached.
-func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, columns []string,
+func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, columns []string, parts *partitions,
 	enf *enforce.Enforcer, mem memory.Allocator, emit func(arrow.RecordBatch) error, st *Stats) (done bool, err error) {
 	src := func(ctx context.Context) (string, time.Time, error) { return urls(ctx, obj) }
 	r, err := fetch.NewReader(ctx, src, obj.Size, cfg)
@@ -100,6 +104,14 @@ func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Co
 	var emitErr error
 	err = scan.Parquet(ctx, r, obj.Size, columns, obj.RowGroups, 0, mem, func(rec arrow.RecordBatch) error {
 		st.RowsRead += rec.NumRows()
+		if len(parts.names) > 0 {
+			full, err := parts.add(mem, rec)
+			if err != nil {
+				return err
+			}
+			defer full.Release()
+			rec = full
+		}
 		out, err := enf.Apply(rec)
 		if err != nil {
 			return err

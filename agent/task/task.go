@@ -63,6 +63,10 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 		return st, err
 	}
 	columns := scan.Columns(t)
+	types, err := catalogTypes(t)
+	if err != nil {
+		return st, err
+	}
 	for _, obj := range t.Objects {
 		if enf.Done() {
 			break
@@ -75,7 +79,7 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 		if err != nil {
 			return st, err
 		}
-		done, err := runObject(ctx, obj, urls, fetchCfg, fileCols, parts, enf, mem, emit, &st)
+		done, err := runObject(ctx, obj, urls, fetchCfg, fileCols, parts, types, enf, mem, emit, &st)
 		if err != nil {
 			return st, err
 		}
@@ -88,7 +92,7 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 
 // runObject scans one object into emit; done reports that the limit was
 // reached.
-func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, columns []string, parts *partitions,
+func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, columns []string, parts *partitions, types map[string]arrow.DataType,
 	enf *enforce.Enforcer, mem memory.Allocator, emit func(arrow.RecordBatch) error, st *Stats) (done bool, err error) {
 	src := func(ctx context.Context) (string, time.Time, error) { return urls(ctx, obj) }
 	r, err := fetch.NewReader(ctx, src, obj.Size, cfg)
@@ -104,6 +108,12 @@ func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Co
 	var emitErr error
 	err = scan.Parquet(ctx, r, obj.Size, columns, obj.RowGroups, 0, mem, func(rec arrow.RecordBatch) error {
 		st.RowsRead += rec.NumRows()
+		if conformed, changed, err := conform(mem, rec, types); err != nil {
+			return err
+		} else if changed {
+			defer conformed.Release()
+			rec = conformed
+		}
 		if len(parts.names) > 0 {
 			full, err := parts.add(mem, rec)
 			if err != nil {

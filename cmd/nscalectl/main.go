@@ -33,6 +33,9 @@ Commands:
   policies | masks DB.TABLE | unmasks
                       tag and safeguard policies, a table's masks and tags, UNMASK grants
   audit [--limit N]   the audit trail, newest first
+  query [--agent HOST:PORT|unix:PATH] [--max-rows N] SQL
+                      read through the node's agent (Arrow Flight SQL) as the token's user
+                      (env NSCALE_AGENT; default 127.0.0.1:7443)
 
 Global flags:
   --server URL        control plane REST API (env NSCALE_SERVER; default http://127.0.0.1:7080)
@@ -52,6 +55,7 @@ func main() {
 type globals struct {
 	server, tokenFile, output string
 	timeout                   time.Duration
+	token                     string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -101,6 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"policies":  policiesCmd,
 		"masks":     masksCmd,
 		"unmasks":   unmasksCmd,
+		"query":     queryCmd,
 	}
 	f, ok := commands[cmd]
 	if !ok {
@@ -112,6 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "nscalectl: %v\n", err)
 		return 2
 	}
+	g.token = token
 	client, err := apiclient.New(g.server, token, g.timeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "nscalectl: %v\n", err)

@@ -1,0 +1,215 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-adbc/go/adbc"
+	adbcflight "github.com/apache/arrow-adbc/go/adbc/driver/flightsql"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/nscale/nscale/integration/jsharness"
+	"github.com/nscale/nscale/internal/s3test"
+)
+
+// stack is a control plane and an agent, as separate processes, over a real
+// S3-compatible store, the way a node runs them.
+type stack struct {
+	dir       string
+	s3        *s3test.Server
+	cp, agent *daemon
+	api       string // control plane REST address
+	flight    string // agent Flight SQL address
+	adminFile string // admin token file
+	maskKey   []byte // the deployment masking key (hex decoded)
+}
+
+type stackOptions struct {
+	cpConfig string   // extra control-plane YAML
+	cpArgs   []string // extra control-plane flags
+	env      []string // extra control-plane environment
+}
+
+func startStack(t *testing.T, o stackOptions) *stack {
+	t.Helper()
+	s := &stack{dir: t.TempDir(), s3: s3test.Start(t)}
+	s.s3.CreateBucket(t, "lake")
+	creds := filepath.Join(s.dir, "s3.yaml")
+	if err := os.WriteFile(creds, []byte("access_key_id: "+s.s3.AccessKey+"\nsecret_access_key: "+s.s3.SecretKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(s.dir, "cp.yaml")
+	yaml := "s3:\n  region: us-east-1\n  endpoint: " + s.s3.Endpoint + "\n  path_style: true\n  credentials_file: " + creds + "\n" + o.cpConfig
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--config", cfg}, o.cpArgs...)
+	var ops string
+	s.cp, s.api, ops = startControlPlane(t, s.dir, o.env, args...)
+	_ = ops
+	m := s.cp.waitLog(t, "control plane starting", time.Second)
+	agentAPI := m["agent_api"].(string)
+	s.adminFile = filepath.Join(s.dir, "data", "admin.token")
+
+	agentDir := filepath.Join(s.dir, "agent")
+	if err := os.MkdirAll(agentDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s.agent = start(t, agentDir, nil, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
+		"--flight-listen", "127.0.0.1:0", "--socket", filepath.Join(agentDir, "agent.sock"),
+		"--control-plane", agentAPI, "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"), "--shutdown-timeout", "5s")
+	am := s.agent.waitLog(t, "agent starting", 60*time.Second)
+	s.flight = am["flight"].(string)
+	s.waitAgentReady(t, am["ops"].(string))
+	raw, err := os.ReadFile(filepath.Join(s.dir, "data", "masking.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.maskKey = hexKey(t, strings.TrimSpace(string(raw)))
+	return s
+}
+
+func (s *stack) waitAgentReady(t *testing.T, ops string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if code, _ := httpGet("http://" + ops + "/readyz"); code == 200 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("agent not ready within 30s:\n%s", s.agent.log())
+}
+
+// ctl runs nscalectl as the holder of tokenFile.
+func (s *stack) ctl(t *testing.T, tokenFile string, args ...string) (string, string, int) {
+	t.Helper()
+	return runCmd(t, s.dir, []string{"NSCALE_SERVER=http://" + s.api, "NSCALE_TOKEN_FILE=" + tokenFile}, "nscalectl", args...)
+}
+
+// admin runs SQL as the bootstrap admin and fails the test on error.
+func (s *stack) admin(t *testing.T, sql string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "script.sql")
+	if err := os.WriteFile(f, []byte(sql), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := s.ctl(t, s.adminFile, "sql", "-f", f)
+	if code != 0 {
+		t.Fatalf("admin SQL exit %d: %s\n%s", code, errOut, sql)
+	}
+	return out
+}
+
+// token creates a user token and returns the secret.
+func (s *stack) token(t *testing.T, user string) string {
+	t.Helper()
+	out, errOut, code := s.ctl(t, s.adminFile, "tokens", "create", "--user", user, "--ttl", "1h")
+	if code != 0 {
+		t.Fatalf("tokens create %s exit %d: %s", user, code, errOut)
+	}
+	return strings.Fields(out)[0]
+}
+
+func (s *stack) stop(t *testing.T) {
+	t.Helper()
+	for _, d := range []*daemon{s.agent, s.cp} {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		if code := d.exit(t, 15*time.Second); code != 0 {
+			t.Errorf("exit %d after SIGTERM:\n%s", code, d.log())
+		}
+	}
+}
+
+// adbcQuery runs sql through the ADBC Flight SQL driver with a bearer token
+// and returns the canonical result.
+func (s *stack) adbcQuery(ctx context.Context, token, sql string) (jsharness.Result, error) {
+	db, err := adbcflight.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{
+		adbc.OptionKeyURI:                      "grpc://" + s.flight,
+		adbcflight.OptionAuthorizationHeader: "Bearer " + token,
+	})
+	if err != nil {
+		return jsharness.Result{}, err
+	}
+	defer db.Close()
+	cn, err := db.Open(ctx)
+	if err != nil {
+		return jsharness.Result{}, err
+	}
+	defer cn.Close()
+	st, err := cn.NewStatement()
+	if err != nil {
+		return jsharness.Result{}, err
+	}
+	defer st.Close()
+	if err := st.SetSqlQuery(sql); err != nil {
+		return jsharness.Result{}, err
+	}
+	rdr, _, err := st.ExecuteQuery(ctx)
+	if err != nil {
+		return jsharness.Result{}, err
+	}
+	var recs []arrow.RecordBatch
+	for rdr.Next() {
+		r := rdr.RecordBatch()
+		r.Retain()
+		recs = append(recs, r)
+	}
+	schema := rdr.Schema()
+	rerr := rdr.Err()
+	rdr.Release()
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	if rerr != nil {
+		return jsharness.Result{}, rerr
+	}
+	res, err := jsharness.FromRecords(schema, recs...)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// flightPort is the agent's Flight SQL port, for the Rust client.
+func (s *stack) flightPort(t *testing.T) int {
+	var port int
+	if _, err := fmt.Sscanf(s.flight[strings.LastIndexByte(s.flight, ':')+1:], "%d", &port); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+func httpGet(url string) (int, string) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	res, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func hexKey(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("key file is not hex: %v", err)
+	}
+	return b
+}

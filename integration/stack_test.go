@@ -137,7 +137,7 @@ func (s *stack) stop(t *testing.T) {
 // and returns the canonical result.
 func (s *stack) adbcQuery(ctx context.Context, token, sql string) (jsharness.Result, error) {
 	db, err := adbcflight.NewDriver(memory.DefaultAllocator).NewDatabase(map[string]string{
-		adbc.OptionKeyURI:                      "grpc://" + s.flight,
+		adbc.OptionKeyURI:                    "grpc://" + s.flight,
 		adbcflight.OptionAuthorizationHeader: "Bearer " + token,
 	})
 	if err != nil {

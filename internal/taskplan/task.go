@@ -72,16 +72,16 @@ type Task struct {
 	// PartitionColumns maps the table's partition columns to their catalog
 	// types, so that the agent can type each object's Partition values.
 	PartitionColumns map[string]string
-	Location         string // table location: s3://bucket/prefix/ or file:///dir/
-	Columns       []Column       // projected output columns, in order
-	RowFilter     sqlsubset.Tree // policy row filter on unmasked values; nil Expr = all rows
-	Predicate     sqlsubset.Tree // the user's WHERE, evaluated after masks; nil Expr = all rows
-	Limit         int64          // 0 = none
-	PolicyVersion int64
-	PolicyHash    string
-	IssuedAt      time.Time
-	ExpiresAt     time.Time
-	KeyID         string // signing key id; set by Signer.Sign
+	Location         string         // table location: s3://bucket/prefix/ or file:///dir/
+	Columns          []Column       // projected output columns, in order
+	RowFilter        sqlsubset.Tree // policy row filter on unmasked values; nil Expr = all rows
+	Predicate        sqlsubset.Tree // the user's WHERE, evaluated after masks; nil Expr = all rows
+	Limit            int64          // 0 = none
+	PolicyVersion    int64
+	PolicyHash       string
+	IssuedAt         time.Time
+	ExpiresAt        time.Time
+	KeyID            string // signing key id; set by Signer.Sign
 }
 
 // Object is one object (file) to read.

@@ -111,7 +111,7 @@ func CSV(ctx context.Context, r io.ReaderAt, size int64, columns []Column, opts 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	text, _, err := openText(r, size)
+	text, textSize, err := openText(r, size)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func CSV(ctx context.Context, r io.ReaderAt, size int64, columns []Column, opts 
 			return apierr.New(apierr.FailedPrecondition, "column %q: %s", columns[i].Name, apierr.PublicMessage(err))
 		}
 	}
-	s := &csvScan{rd: newCSVReader(newTextInput(text), opts), opts: opts, columns: columns, conv: conv, b: b}
+	s := &csvScan{rd: newCSVReader(newTextInput(text, textSize), opts), opts: opts, columns: columns, conv: conv, b: b}
 	if err := s.run(); err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func JSON(ctx context.Context, r io.ReaderAt, size int64, columns []Column, opts
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	text, _, err := openText(r, size)
+	text, textSize, err := openText(r, size)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func JSON(ctx context.Context, r io.ReaderAt, size int64, columns []Column, opts
 		root.index[c.Name] = i
 		root.fields = append(root.fields, n)
 	}
-	s := &jsonScan{in: newTextInput(text), max: opts.MaxRecordBytes, root: root, b: b}
+	s := &jsonScan{in: newTextInput(text, textSize), max: opts.MaxRecordBytes, root: root, b: b}
 	if err := s.run(); err != nil {
 		return err
 	}
@@ -104,6 +104,7 @@ type jsonScan struct {
 	acc  []byte
 	root *jsonNode
 	b    *batcher
+	lex  jsonLexer
 }
 
 func (s *jsonScan) run() error {
@@ -174,44 +175,40 @@ func (s *jsonScan) nextLine() ([]byte, bool, error) {
 
 // object decodes one line into the builders.
 func (s *jsonScan) object(line []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return s.syntax(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	l := &s.lex
+	l.b, l.pos = line, 0
+	if l.peek() != '{' {
 		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: not a JSON object", s.line)
 	}
-	if err := s.root.object(dec); err != nil {
+	if err := s.root.object(l, 1); err != nil {
 		var ve valueError
 		if errors.As(err, &ve) {
 			return apierr.New(apierr.InvalidArgument, "invalid JSON value at line %d, column %q (%s): %v", s.line, ve.node.name, typeName(ve.node.b.Type()), ve.err)
 		}
 		return s.syntax(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		if err == nil {
-			return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: more than one JSON value", s.line)
-		}
-		return s.syntax(err)
+	switch c := l.peek(); {
+	case c == 0:
+		return nil
+	case bytes.IndexByte([]byte(`{["-0123456789tfn`), c) >= 0:
+		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: more than one JSON value", s.line)
 	}
-	return nil
+	return s.syntax(syntaxError{l.pos})
 }
 
-// syntax describes a decoding error without quoting the input.
+// syntax describes a lexer error without quoting the input.
 func (s *jsonScan) syntax(err error) error {
-	var se *json.SyntaxError
+	var se syntaxError
 	switch {
 	case errors.As(err, &se):
-		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: syntax error at byte %d of the line", s.line, se.Offset)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errTruncated):
+		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: syntax error at byte %d of the line", s.line, se.offset+1)
+	case errors.Is(err, errTruncated):
 		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: the line ends inside a value (truncated?)", s.line)
+	case errors.Is(err, errTooDeep):
+		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: %v", s.line, err)
 	}
-	return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d", s.line)
+	return err
 }
-
-var errTruncated = errors.New("truncated JSON")
 
 // valueError is a value its column cannot hold.
 type valueError struct {
@@ -237,6 +234,8 @@ type jsonNode struct {
 	seen   []bool
 	// list
 	elem *jsonNode
+	// compact renders non-string values of a string column.
+	compact bytes.Buffer
 }
 
 func newJSONNode(name string, b array.Builder) (*jsonNode, error) {
@@ -286,133 +285,162 @@ func (n *jsonNode) bad(format string, args ...any) error {
 	return valueError{node: n, err: fmt.Errorf(format, args...)}
 }
 
-// value decodes the next value of dec.
-func (n *jsonNode) value(dec *json.Decoder) error {
+// value decodes the next value of the line.
+func (n *jsonNode) value(l *jsonLexer, depth int) error {
+	if depth > maxJSONDepth {
+		return errTooDeep
+	}
+	c := l.peek()
 	if n.str {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
+		sb := n.b.(*array.StringBuilder)
+		switch c {
+		case '"':
+			v, err := l.str()
+			if err != nil {
+				return err
+			}
+			sb.BinaryBuilder.Append(v)
+		case 'n':
+			if err := l.literal("null"); err != nil {
+				return err
+			}
+			sb.AppendNull()
+		default:
+			// Another kind of value: its JSON text, without white space.
+			start := l.pos
+			if err := l.skip(depth); err != nil {
+				return err
+			}
+			n.compact.Reset()
+			if err := json.Compact(&n.compact, l.b[start:l.pos]); err != nil {
+				return syntaxError{start}
+			}
+			sb.BinaryBuilder.Append(n.compact.Bytes())
+		}
+		return nil
+	}
+	switch c {
+	case 'n':
+		if err := l.literal("null"); err != nil {
 			return err
 		}
-		sb := n.b.(*array.StringBuilder)
-		switch raw[0] {
-		case 'n':
-			sb.AppendNull()
-		case '"':
-			var v string
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return err
-			}
-			sb.Append(v)
-		default:
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, raw); err != nil {
-				return err
-			}
-			sb.BinaryBuilder.Append(buf.Bytes())
-		}
-		return nil
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	switch v := tok.(type) {
-	case nil:
 		n.b.AppendNull()
 		return nil
-	case string:
+	case '"':
 		if n.text == nil {
 			return n.bad("got a JSON string")
 		}
-		if v == "" && !n.binary {
-			n.b.AppendNull()
-			return nil
-		}
-		if err := n.text([]byte(v)); err != nil {
-			return valueError{node: n, err: err}
-		}
-		return nil
-	case bool:
-		if !n.boolean {
-			return n.bad("got a JSON boolean")
-		}
-		n.b.(*array.BooleanBuilder).Append(v)
-		return nil
-	case json.Number:
-		if !n.numeric {
-			return n.bad("got a JSON number")
-		}
-		if err := n.text([]byte(v)); err != nil {
-			return valueError{node: n, err: err}
-		}
-		return nil
-	case json.Delim:
-		switch {
-		case v == '{' && n.index != nil:
-			n.b.(*array.StructBuilder).Append(true)
-			return n.object(dec)
-		case v == '[' && n.elem != nil:
-			n.b.(*array.ListBuilder).Append(true)
-			for dec.More() {
-				if err := n.elem.value(dec); err != nil {
-					return err
-				}
-			}
-			return closing(dec, ']')
-		case v == '{':
-			return n.bad("got a JSON object")
-		case v == '[':
-			return n.bad("got a JSON array")
-		}
-	}
-	return errTruncated
-}
-
-// object decodes the members of an object whose '{' dec has read into
-// n's fields; a field without a key is NULL.
-func (n *jsonNode) object(dec *json.Decoder) error {
-	clear(n.seen)
-	for dec.More() {
-		tok, err := dec.Token()
+		v, err := l.str()
 		if err != nil {
 			return err
 		}
-		key, _ := tok.(string)
-		i, ok := n.index[key]
-		if !ok {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return err
-			}
-			continue
+		if len(v) == 0 && !n.binary {
+			n.b.AppendNull()
+			return nil
 		}
-		if n.seen[i] {
-			return n.fields[i].bad("the key appears twice")
+		if err := n.text(v); err != nil {
+			return valueError{node: n, err: err}
 		}
-		n.seen[i] = true
-		if err := n.fields[i].value(dec); err != nil {
+		return nil
+	case 't', 'f':
+		word := "false"
+		if c == 't' {
+			word = "true"
+		}
+		if err := l.literal(word); err != nil {
 			return err
 		}
+		if !n.boolean {
+			return n.bad("got a JSON boolean")
+		}
+		n.b.(*array.BooleanBuilder).Append(c == 't')
+		return nil
+	case '{':
+		if n.index == nil {
+			return n.bad("got a JSON object")
+		}
+		n.b.(*array.StructBuilder).Append(true)
+		return n.object(l, depth)
+	case '[':
+		if n.elem == nil {
+			return n.bad("got a JSON array")
+		}
+		n.b.(*array.ListBuilder).Append(true)
+		l.pos++
+		if l.peek() == ']' {
+			l.pos++
+			return nil
+		}
+		for {
+			if err := n.elem.value(l, depth+1); err != nil {
+				return err
+			}
+			if done, err := l.next(']'); done || err != nil {
+				return err
+			}
+		}
+	case 0:
+		return errTruncated
 	}
-	if err := closing(dec, '}'); err != nil {
+	if c != '-' && (c < '0' || c > '9') {
+		return syntaxError{l.pos}
+	}
+	if !n.numeric {
+		return n.bad("got a JSON number")
+	}
+	v, err := l.number()
+	if err != nil {
 		return err
+	}
+	if err := n.text(v); err != nil {
+		return valueError{node: n, err: err}
+	}
+	return nil
+}
+
+// object decodes an object, at its '{', into n's fields; a field without
+// a key is NULL, other keys are skipped.
+func (n *jsonNode) object(l *jsonLexer, depth int) error {
+	l.pos++
+	clear(n.seen)
+	if l.peek() == '}' {
+		l.pos++
+	} else {
+		for {
+			if l.peek() != '"' {
+				return l.fail()
+			}
+			key, err := l.str()
+			if err != nil {
+				return err
+			}
+			i, ok := n.index[string(key)]
+			if err := l.expect(':'); err != nil {
+				return err
+			}
+			switch {
+			case !ok:
+				err = l.skip(depth + 1)
+			case n.seen[i]:
+				err = n.fields[i].bad("the key appears twice")
+			default:
+				n.seen[i] = true
+				err = n.fields[i].value(l, depth+1)
+			}
+			if err != nil {
+				return err
+			}
+			if done, err := l.next('}'); err != nil {
+				return err
+			} else if done {
+				break
+			}
+		}
 	}
 	for i, seen := range n.seen {
 		if !seen {
 			n.fields[i].b.AppendNull()
 		}
-	}
-	return nil
-}
-
-// closing reads the delimiter that ends an object or array.
-func closing(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return errTruncated
 	}
 	return nil
 }

@@ -172,35 +172,36 @@ var refusedMagic = []struct {
 
 // openText returns the object's bytes as a stream read with ReadAhead
 // ranged reads, decompressing gzip (recognised by its magic bytes, as
-// schema inference does). src records the ReaderAt's own errors.
-func openText(r io.ReaderAt, size int64) (io.Reader, *readerAt, error) {
+// schema inference does), and the stream's size, -1 when compressed.
+func openText(r io.ReaderAt, size int64) (io.Reader, int64, error) {
 	if size < 0 {
-		return nil, nil, apierr.New(apierr.InvalidArgument, "negative object size %d", size)
+		return nil, 0, apierr.New(apierr.InvalidArgument, "negative object size %d", size)
 	}
 	src := &readerAt{r: r}
-	br := bufio.NewReaderSize(io.NewSectionReader(src, 0, size), ReadAhead)
+	// A small object gets a small buffer: the agent may scan many.
+	br := bufio.NewReaderSize(io.NewSectionReader(src, 0, size), int(min(size, ReadAhead)))
 	head, err := br.Peek(10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, nil, readFailure(err)
+		return nil, 0, readFailure(err)
 	}
 	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			if rerr := src.readErr(); rerr != nil {
-				return nil, nil, readFailure(rerr)
+				return nil, 0, readFailure(rerr)
 			}
-			return nil, nil, apierr.New(apierr.InvalidArgument, "corrupt gzip stream")
+			return nil, 0, apierr.New(apierr.InvalidArgument, "corrupt gzip stream")
 		}
 		// flate reads byte by byte from br; the text reader reads big
 		// blocks of decompressed data.
-		return &gzipText{zr: zr, src: src}, src, nil
+		return &gzipText{zr: zr, src: src}, -1, nil
 	}
 	for _, m := range refusedMagic {
 		if bytes.HasPrefix(head, m.magic) && (m.name != "bzip2" || len(head) == 10 && head[3] >= '1' && head[3] <= '9' && string(head[4:10]) == "1AY&SY") {
-			return nil, nil, apierr.New(apierr.FailedPrecondition, "the object is %s-compressed; only gzip is supported", m.name)
+			return nil, 0, apierr.New(apierr.FailedPrecondition, "the object is %s-compressed; only gzip is supported", m.name)
 		}
 	}
-	return br, src, nil
+	return br, size, nil
 }
 
 // gzipText turns gzip format errors into InvalidArgument and leaves the
@@ -240,8 +241,14 @@ type textInput struct {
 	err      error // sticky: io.EOF or the first read error
 }
 
-func newTextInput(r io.Reader) *textInput {
-	return &textInput{r: r, buf: make([]byte, 1<<20)}
+// newTextInput reads r, an object of size bytes or, when compressed, of
+// unknown size (-1).
+func newTextInput(r io.Reader, size int64) *textInput {
+	n := int64(1 << 20)
+	if size >= 0 {
+		n = max(min(n, size), 16)
+	}
+	return &textInput{r: r, buf: make([]byte, n)}
 }
 
 // fill reads more bytes once the buffer is consumed; false at the end of

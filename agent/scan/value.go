@@ -233,7 +233,7 @@ var ten = decimal128.FromU64(10)
 // parseDecimal reads [+-]digits[.digits] at scale. Digits beyond the scale
 // must be zeros: a decimal is never rounded silently.
 func parseDecimal(v []byte, precision, scale int32) (decimal128.Num, error) {
-	bad := fmt.Errorf("want a decimal number with at most %d digits, %d after the point", precision, scale)
+	bad := decimalError{precision, scale}
 	neg := false
 	if len(v) > 0 && (v[0] == '-' || v[0] == '+') {
 		neg = v[0] == '-'
@@ -285,6 +285,12 @@ func parseDecimal(v []byte, precision, scale int32) (decimal128.Num, error) {
 		n = n.Negate()
 	}
 	return n, nil
+}
+
+type decimalError struct{ precision, scale int32 }
+
+func (e decimalError) Error() string {
+	return fmt.Sprintf("want a decimal number with at most %d digits, %d after the point", e.precision, e.scale)
 }
 
 func trimLeftZeros(b []byte) []byte {

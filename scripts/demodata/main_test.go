@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestRefusesNonEmptyDirUnlessForced(t *testing.T) {
 
 // readTable reads a Parquet file the way a reader without nscale's help
 // would: the Arrow schema comes from Parquet's own types.
-func readTable(t *testing.T, path string, mem memory.Allocator) arrow.Table {
+func readTable(t *testing.T, path string, dict []string, mem memory.Allocator) arrow.Table {
 	t.Helper()
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
@@ -133,6 +134,21 @@ func readTable(t *testing.T, path string, mem memory.Allocator) arrow.Table {
 			}
 			if cc.Compression() != compress.Codecs.Snappy {
 				t.Errorf("%s: column %d is %v, want snappy", path, c, cc.Compression())
+			}
+			// Only low-cardinality columns have a dictionary, and no chunk
+			// mixes dictionary and plain pages (see writerProps).
+			name := cc.PathInSchema().String()
+			if want := slices.Contains(dict, name); cc.HasDictionaryPage() != want {
+				t.Errorf("%s: column %s has a dictionary: %v, want %v", path, name, cc.HasDictionaryPage(), want)
+			}
+			data := 0
+			for _, st := range cc.EncodingStats() {
+				if st.PageType.String() == "DATA_PAGE" {
+					data++
+				}
+			}
+			if data != 1 {
+				t.Errorf("%s: column %s has data pages in %d encodings", path, name, data)
 			}
 		}
 	}
@@ -206,7 +222,7 @@ func TestContents(t *testing.T) {
 	countries := map[string]bool{}
 	customerFiles, _ := filepath.Glob(filepath.Join(dir, "customers", "*.parquet"))
 	for _, p := range customerFiles {
-		tbl := readTable(t, p, mem)
+		tbl := readTable(t, p, customersDict, mem)
 		if got := schemaString(tbl.Schema()); got != wantCustomers {
 			t.Errorf("%s schema:\n got %s\nwant %s", p, got, wantCustomers)
 		}
@@ -240,7 +256,7 @@ func TestContents(t *testing.T) {
 	atHome := 0
 	for _, p := range parts {
 		dt := strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "dt=")
-		tbl := readTable(t, p, mem)
+		tbl := readTable(t, p, transactionsDict, mem)
 		if got := schemaString(tbl.Schema()); got != wantTransactions {
 			t.Errorf("%s schema:\n got %s\nwant %s", p, got, wantTransactions)
 		}

@@ -17,17 +17,27 @@ const rowGroupRows = 65536
 // writerProps spells out every property that shapes the bytes, so output
 // does not move when a library default does (created_by would change with
 // each arrow-go release otherwise).
-func writerProps(mem memory.Allocator) *parquet.WriterProperties {
-	return parquet.NewWriterProperties(
+//
+// Dictionary encoding is on only for dictColumns, columns with few distinct
+// values. A column whose dictionary outgrows its page limit falls back to
+// plain pages mid-chunk, and arrow-go then writes the chunk's page encoding
+// stats in map order: the same data gave different footers from run to run
+// (seen with a million customers).
+func writerProps(mem memory.Allocator, dictColumns []string) *parquet.WriterProperties {
+	opts := []parquet.WriterProperty{
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithCreatedBy("nscale demodata"),
 		parquet.WithVersion(parquet.V2_6),
 		parquet.WithDataPageVersion(parquet.DataPageV1),
 		parquet.WithMaxRowGroupLength(rowGroupRows),
-		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
-	)
+		parquet.WithDictionaryDefault(false),
+	}
+	for _, c := range dictColumns {
+		opts = append(opts, parquet.WithDictionaryFor(c, true))
+	}
+	return parquet.NewWriterProperties(opts...)
 }
 
 // parquetFile is one output file being written.
@@ -36,7 +46,7 @@ type parquetFile struct {
 	w *pqarrow.FileWriter
 }
 
-func createParquet(path string, schema *arrow.Schema, mem memory.Allocator) (*parquetFile, error) {
+func createParquet(path string, schema *arrow.Schema, dictColumns []string, mem memory.Allocator) (*parquetFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
@@ -46,7 +56,7 @@ func createParquet(path string, schema *arrow.Schema, mem memory.Allocator) (*pa
 	}
 	// No stored Arrow schema: readers get the types from Parquet's own
 	// logical types, as they would for files written by Spark.
-	w, err := pqarrow.NewFileWriter(schema, f, writerProps(mem), pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	w, err := pqarrow.NewFileWriter(schema, f, writerProps(mem, dictColumns), pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {
 		f.Close()
 		return nil, err

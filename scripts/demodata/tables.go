@@ -22,6 +22,12 @@ var customersSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "vip", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 }, nil)
 
+// The columns with few distinct values, dictionary-encoded (see writerProps).
+var (
+	customersDict    = []string{"name", "country", "signup_date"}
+	transactionsDict = []string{"currency", "country", "status"}
+)
+
 // transactionsSchema has no dt: the partition value lives in the directory
 // name only (Hive layout), as Spark writes it.
 var transactionsSchema = arrow.NewSchema([]arrow.Field{
@@ -73,7 +79,7 @@ func customerRange(total int64, k, n int) (first, last int64) {
 
 func writeCustomers(dir string, seed uint64, total int64, k, n int, mem memory.Allocator) (written, error) {
 	path := filepath.Join(dir, "customers", fmt.Sprintf("part-%05d.parquet", k))
-	pf, err := createParquet(path, customersSchema, mem)
+	pf, err := createParquet(path, customersSchema, customersDict, mem)
 	if err != nil {
 		return written{}, err
 	}
@@ -126,7 +132,7 @@ func writeDay(dir string, seed uint64, customers int64, d int, mem memory.Alloca
 		if i%txRowsPerFile == 0 {
 			path := filepath.Join(part, fmt.Sprintf("part-%05d.parquet", i/txRowsPerFile))
 			var err error
-			if pf, err = createParquet(path, transactionsSchema, mem); err != nil {
+			if pf, err = createParquet(path, transactionsSchema, transactionsDict, mem); err != nil {
 				return written{}, err
 			}
 			out.files = append(out.files, path)

@@ -49,14 +49,14 @@ func TestDuckDBReadsEveryType(t *testing.T) {
 	Require(t)
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	path := filepath.Join(t.TempDir(), "all types.parquet")
+	path := filepath.Join(t.TempDir(), "all types, O'Brien's.parquet")
 	recs := allTypes(mem)
 	writeParquet(t, path, allTypesSchema, recs...)
 	release(recs...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	got, err := DuckDB(ctx, "SELECT * FROM read_parquet('"+path+"')")
+	got, err := DuckDB(ctx, "SELECT * FROM read_parquet("+SQLString(path)+")")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package jsharness
 import (
 	"context"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -107,6 +108,22 @@ func TestRustClientKeepsServerErrors(t *testing.T) {
 	_, err := FlightSQL(ctx, req)
 	if se := scriptError(t, err); se.Message != "flight sql client: failed to prepare statement" {
 		t.Errorf("direct: message %q", se.Message)
+	}
+}
+
+func TestRustClientServerDown(t *testing.T) {
+	Require(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = FlightSQL(ctx, FlightRequest{Host: "127.0.0.1", Port: port, Token: testToken, SQL: qAllTypes})
+	if se := scriptError(t, err); !strings.HasPrefix(se.Message, "rpc error: code = Unavailable desc = ") || !strings.Contains(se.Message, "ECONNREFUSED") {
+		t.Errorf("message %q", se.Message)
 	}
 }
 

@@ -126,6 +126,10 @@ func DuckDB(ctx context.Context, sql string) (Result, error) {
 	return run(ctx, "duckdb_query.mjs", map[string]string{"sql": sql})
 }
 
+// SQLString quotes s as an SQL string literal, for file paths in DuckDB
+// queries: "SELECT * FROM read_parquet(" + SQLString(path) + ")".
+func SQLString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // FlightRequest is what flightsql_query.mjs reads: where to connect, the
 // bearer token, and one operation.
 type FlightRequest struct {

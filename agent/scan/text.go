@@ -113,13 +113,13 @@ func arrowType(s string) (arrow.DataType, error) {
 	return mask.ArrowType(t)
 }
 
-// TextColumns returns the columns a CSV or JSON scan of task reads, in the
-// order of Columns(task), with their Arrow types: a task column's type
-// from the task, any other column's (one only the row filter or a cell
-// filter reads) from fileCols. A column whose type neither gives is
-// FailedPrecondition: the agent does not guess the type of a value that
-// policy is evaluated on.
-func TextColumns(task taskplan.Task, fileCols []Column) ([]Column, error) {
+// TextColumns types names, the stored columns a CSV or JSON scan of task
+// reads (Columns(task) without the partition columns, which objects
+// supply): a task column's type comes from the task, any other column's
+// (one only the row filter or a cell filter reads) from fileCols. A column
+// whose type neither gives is FailedPrecondition: the agent does not guess
+// the type of a value that policy is evaluated on.
+func TextColumns(task taskplan.Task, names []string, fileCols []Column) ([]Column, error) {
 	typed := make(map[string]arrow.DataType, len(task.Columns)+len(fileCols))
 	for _, c := range fileCols {
 		typed[c.Name] = c.Type
@@ -130,11 +130,10 @@ func TextColumns(task taskplan.Task, fileCols []Column) ([]Column, error) {
 			return nil, apierr.New(apierr.InvalidArgument, "column %q: %s", c.Name, apierr.PublicMessage(err))
 		}
 		if ft, ok := typed[c.Name]; ok && !arrow.TypeEqual(ft, dt) {
-			return nil, apierr.New(apierr.FailedPrecondition, "column %q is %s in the task but %s in format option %q", c.Name, dt, ft, FormatOptionColumns)
+			return nil, apierr.New(apierr.FailedPrecondition, "column %q is %s in the task but %s in format option %q", c.Name, typeName(dt), typeName(ft), FormatOptionColumns)
 		}
 		typed[c.Name] = dt
 	}
-	names := Columns(task)
 	out := make([]Column, len(names))
 	for i, n := range names {
 		dt, ok := typed[n]

@@ -413,13 +413,13 @@ func TestTextColumns(t *testing.T) {
 		{Name: "id", Type: "int64"},
 	}, RowFilter: gt("level")}
 
-	_, err := TextColumns(task, nil)
+	_, err := TextColumns(task, Columns(task), nil)
 	checkErr(t, err, apierr.FailedPrecondition, "", `"level"`, `"columns"`)
 
-	_, err = TextColumns(task, []Column{col(t, "id", "int64"), col(t, "level", "int32")})
+	_, err = TextColumns(task, Columns(task), []Column{col(t, "id", "int64"), col(t, "level", "int32")})
 	checkErr(t, err, apierr.FailedPrecondition, "", `"region"`)
 
-	got, err := TextColumns(task, append(file, col(t, "level", "int32")))
+	got, err := TextColumns(task, Columns(task), append(file, col(t, "level", "int32")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,9 +431,9 @@ func TestTextColumns(t *testing.T) {
 
 	task.RowFilter = sqlsubset.Tree{}
 	task.Columns[0].CellFilter = sqlsubset.Tree{}
-	if got, err := TextColumns(task, nil); err != nil || len(got) != 2 {
+	if got, err := TextColumns(task, Columns(task), nil); err != nil || len(got) != 2 {
 		t.Errorf("TextColumns without filters = %v, %v", got, err)
 	}
-	_, err = TextColumns(task, []Column{col(t, "id", "int32")})
+	_, err = TextColumns(task, Columns(task), []Column{col(t, "id", "int32")})
 	checkErr(t, err, apierr.FailedPrecondition, "", `"id"`)
 }

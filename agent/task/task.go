@@ -1,6 +1,8 @@
 // Package task runs one verified task plan on the agent: it fetches each of
-// the task's objects through pre-signed URLs, scans them, enforces the
-// task's policy and hands the resulting record batches to the caller.
+// the task's objects through pre-signed URLs, scans them as Parquet, CSV
+// or newline-delimited JSON (agent/scan, by the task's format and format
+// options), enforces the task's policy and hands the resulting record
+// batches to the caller.
 package task
 
 import (
@@ -45,13 +47,11 @@ var errLimit = errors.New("task: limit reached")
 //
 // Run stops early, without error, once the limit is reached. The enforcer
 // is built before anything is read, so a task it cannot enforce reads
-// nothing. Errors about an object name its path, never its URL. Only the
-// parquet format is supported for now; any other is FailedPrecondition.
+// nothing; so is a format, a format option or a column type that the scan
+// cannot honour (FailedPrecondition, see scanner). Errors about an object
+// name its path, never its URL.
 func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg fetch.Config, mem memory.Allocator, emit func(arrow.RecordBatch) error) (Stats, error) {
 	var st Stats
-	if t.Format != "parquet" {
-		return st, apierr.New(apierr.FailedPrecondition, "format %s is not supported by this agent yet", t.Format)
-	}
 	if urls == nil || emit == nil {
 		return st, apierr.New(apierr.InvalidArgument, "task: urls and emit are required")
 	}
@@ -67,6 +67,10 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 	if err != nil {
 		return st, err
 	}
+	scanObj, err := scanner(t, columns, mem)
+	if err != nil {
+		return st, err
+	}
 	for _, obj := range t.Objects {
 		if enf.Done() {
 			break
@@ -79,7 +83,7 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 		if err != nil {
 			return st, err
 		}
-		done, err := runObject(ctx, obj, urls, fetchCfg, fileCols, parts, types, enf, mem, emit, &st)
+		done, err := runObject(ctx, obj, urls, fetchCfg, scanObj, fileCols, parts, types, enf, mem, emit, &st)
 		if err != nil {
 			return st, err
 		}
@@ -92,7 +96,7 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 
 // runObject scans one object into emit; done reports that the limit was
 // reached.
-func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, columns []string, parts *partitions, types map[string]arrow.DataType,
+func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, scanObj objectScan, columns []string, parts *partitions, types map[string]arrow.DataType,
 	enf *enforce.Enforcer, mem memory.Allocator, emit func(arrow.RecordBatch) error, st *Stats) (done bool, err error) {
 	src := func(ctx context.Context) (string, time.Time, error) { return urls(ctx, obj) }
 	r, err := fetch.NewReader(ctx, src, obj.Size, cfg)
@@ -106,7 +110,7 @@ func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Co
 	}()
 
 	var emitErr error
-	err = scan.Parquet(ctx, r, obj.Size, columns, obj.RowGroups, 0, mem, func(rec arrow.RecordBatch) error {
+	err = scanObj(ctx, r, obj, columns, func(rec arrow.RecordBatch) error {
 		st.RowsRead += rec.NumRows()
 		if conformed, changed, err := conform(mem, rec, types); err != nil {
 			return err

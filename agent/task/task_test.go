@@ -235,13 +235,13 @@ func TestRunDeletedObject(t *testing.T) {
 
 func TestRunUnsupportedFormat(t *testing.T) {
 	task := testTask(nil, 0)
-	task.Format = "csv"
+	task.Format = "orc"
 	called := false
 	_, err := Run(context.Background(), task, func(context.Context, taskplan.Object) (string, time.Time, error) {
 		called = true
 		return "", time.Time{}, nil
 	}, testKey, fetch.Config{}, memory.NewGoAllocator(), func(arrow.RecordBatch) error { return nil })
-	if !apierr.Is(err, apierr.FailedPrecondition) || !strings.Contains(err.Error(), "format csv is not supported by this agent yet") {
+	if !apierr.Is(err, apierr.FailedPrecondition) || !strings.Contains(err.Error(), "format orc is not supported by this agent") {
 		t.Fatalf("err = %v, want FailedPrecondition", err)
 	}
 	if called {

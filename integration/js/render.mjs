@@ -3,7 +3,7 @@
 // must agree byte for byte). The rules are listed in jsharness/result.go.
 //
 // Packages: Node ignores NODE_PATH for ES module imports, and the npm packages
-// live in a cache outside the clone, so modules() loads them with
+// live in a cache outside the clone, so load() requires them with
 // createRequire by absolute path from, in order: NSCALE_JS_MODULES (a
 // node_modules directory), each NODE_PATH entry, then
 // ${NSCALE_CACHE:-$HOME/.cache/nscale}/js/node_modules where scripts/tools.sh

@@ -1,5 +1,14 @@
-// Package scan reads the objects of a read task as Arrow record batches,
-// fetching only the columns and row groups the task needs.
+// Package scan reads the objects of a read task as Arrow record batches of
+// the columns the task needs, with their catalog types.
+//
+//   - Parquet reads only the footer, the columns and the row groups it
+//     needs, with ranged reads.
+//   - CSV and JSON (newline-delimited) read the object front to back in
+//     large sequential reads (ReadAhead), decompressing gzip, with the
+//     dialect of the control plane's schema inference, and convert each
+//     value to its column's type (the files carry none: see TextColumns
+//     and FormatOptionColumns). A bad value is an InvalidArgument naming
+//     the line and column, never the value.
 package scan
 
 import (

@@ -260,7 +260,11 @@ func (in *textInput) fill() bool {
 		return false
 	}
 	in.pos, in.end = 0, 0
-	for in.end == 0 && in.err == nil {
+	for tries := 0; in.end == 0 && in.err == nil; tries++ {
+		if tries == 100 {
+			in.err = io.ErrNoProgress // as bufio: a reader that never returns data
+			break
+		}
 		in.end, in.err = in.r.Read(in.buf)
 	}
 	return in.end > 0

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -240,7 +241,7 @@ func parseDecimal(v []byte, precision, scale int32) (decimal128.Num, error) {
 		v = v[1:]
 	}
 	intPart, frac := v, []byte(nil)
-	if i := indexByte(v, '.'); i >= 0 {
+	if i := bytes.IndexByte(v, '.'); i >= 0 {
 		intPart, frac = v[:i], v[i+1:]
 	}
 	if len(intPart) == 0 && len(frac) == 0 {
@@ -298,15 +299,6 @@ func trimLeftZeros(b []byte) []byte {
 		b = b[1:]
 	}
 	return b
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // The instants a timestamp(ns) can hold.

@@ -188,7 +188,7 @@ func (s *jsonScan) object(line []byte) error {
 		return s.syntax(err)
 	}
 	switch c := l.peek(); {
-	case c == 0:
+	case l.pos >= len(l.b):
 		return nil
 	case bytes.IndexByte([]byte(`{["-0123456789tfn`), c) >= 0:
 		return apierr.New(apierr.InvalidArgument, "invalid JSON at line %d: more than one JSON value", s.line)
@@ -380,7 +380,7 @@ func (n *jsonNode) value(l *jsonLexer, depth int) error {
 			}
 		}
 	case 0:
-		return errTruncated
+		return l.fail() // the end of the line, or a NUL byte
 	}
 	if c != '-' && (c < '0' || c > '9') {
 		return syntaxError{l.pos}

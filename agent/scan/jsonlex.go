@@ -43,7 +43,8 @@ func (l *jsonLexer) fail() error {
 	return syntaxError{l.pos}
 }
 
-// peek skips white space and returns the next byte, 0 at the end.
+// peek skips white space and returns the next byte, 0 at the end (a NUL
+// byte is 0 too: check l.pos against the end where it matters).
 func (l *jsonLexer) peek() byte {
 	for l.pos < len(l.b) {
 		switch c := l.b[l.pos]; c {
@@ -312,7 +313,7 @@ func (l *jsonLexer) skip(depth int) error {
 	case 'n':
 		return l.literal("null")
 	case 0:
-		return errTruncated
+		return l.fail() // the end of the line, or a NUL byte
 	default:
 		_, err := l.number()
 		return err

@@ -36,6 +36,10 @@ func (l *localLister) list(ctx context.Context, fn func(rawFile) error) error {
 	}
 	if l.confine != "" {
 		croot, err := filepath.EvalSymlinks(l.confine)
+		if err == nil {
+			// local_files.root may be relative (the default ./data/files).
+			croot, err = filepath.Abs(croot)
+		}
 		if err != nil {
 			return apierr.Wrap(apierr.FailedPrecondition, err, "the local files root is not readable")
 		}

@@ -305,6 +305,22 @@ func TestListLocalErrors(t *testing.T) {
 	if _, err := List(ctx, fileLocation(filepath.Join(allowed, "t")), Options{LocalRoot: allowed}); err != nil {
 		t.Errorf("inside the local root: %v", err)
 	}
+	// A relative root (the default ./data/files) confines the same way.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(base); err != nil {
+		t.Fatal(err)
+	}
+	_, relErr := List(ctx, fileLocation(filepath.Join(allowed, "t")), Options{LocalRoot: "./allowed"})
+	_, relOut := List(ctx, fileLocation(base), Options{LocalRoot: "./allowed"})
+	if err := os.Chdir(wd); err != nil {
+		t.Fatal(err)
+	}
+	if relErr != nil || !apierr.Is(relOut, apierr.PermissionDenied) {
+		t.Errorf("relative local root: inside %v, outside %v", relErr, relOut)
+	}
 	for _, dir := range []string{base, filepath.Join(allowed, "up")} {
 		_, err := List(ctx, fileLocation(dir), Options{LocalRoot: allowed})
 		if !apierr.Is(err, apierr.PermissionDenied) {

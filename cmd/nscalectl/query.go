@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -123,10 +124,22 @@ func appendRows(rows [][]string, rec arrow.RecordBatch) [][]string {
 		row := make([]string, rec.NumCols())
 		for c := range row {
 			col := rec.Column(c)
-			if col.IsNull(r) {
+			switch a := col.(type) {
+			case *array.Null:
 				row[c] = nullCell
-			} else {
-				row[c] = col.ValueStr(r)
+			case *array.Decimal128:
+				if a.IsNull(r) {
+					row[c] = nullCell
+				} else {
+					// Keep the scale: 1259.90, not 1259.9.
+					row[c] = a.Value(r).ToString(a.DataType().(*arrow.Decimal128Type).Scale)
+				}
+			default:
+				if col.IsNull(r) {
+					row[c] = nullCell
+				} else {
+					row[c] = col.ValueStr(r)
+				}
 			}
 		}
 		rows = append(rows, row)

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"encoding/json"
 	"strconv"
 
 	"github.com/nscale/nscale/controlplane/discovery"
@@ -57,4 +58,36 @@ func literalText(l *sqlsubset.Literal) *string {
 		s = l.Str
 	}
 	return &s
+}
+
+// fileColumnsOption adds the agent's "columns" format option (the table's
+// non-partition columns in file order with their catalog types) to the
+// table's format options. It is signed with the task, and TBLPROPERTIES
+// cannot set it: only the reader options are copied from them.
+func fileColumnsOption(table store.Table) (map[string]string, error) {
+	type col struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	var cols []col
+	for _, c := range table.Columns {
+		if c.IsPartition {
+			continue
+		}
+		t, err := sqlsubset.ParseType(c.Type)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.Internal, err, "column %s of %s.%s", c.Name, table.Database, table.Name)
+		}
+		cols = append(cols, col{c.Name, t.String()})
+	}
+	b, err := json.Marshal(cols)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Internal, err, "columns of %s.%s", table.Database, table.Name)
+	}
+	opts := make(map[string]string, len(table.FormatOptions)+1)
+	for k, v := range table.FormatOptions {
+		opts[k] = v
+	}
+	opts["columns"] = string(b)
+	return opts, nil
 }

@@ -353,6 +353,15 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 	if q.Limit != nil {
 		base.Limit = *q.Limit
 	}
+	if table.Format == "csv" || table.Format == "json" {
+		// Text files carry no types, and a headerless CSV only positions:
+		// the agent reads the table's file columns, in order, from here.
+		opts, err := fileColumnsOption(table)
+		if err != nil {
+			return nil, err
+		}
+		base.FormatOptions = opts
+	}
 	for _, c := range table.PartitionColumns() {
 		if base.PartitionColumns == nil {
 			base.PartitionColumns = map[string]string{}

@@ -27,6 +27,8 @@ var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 type env struct {
 	pl       *planner.Planner
 	verifier *taskplan.Verifier
+	svc      *catalog.Service
+	root     string
 }
 
 // files of sales.tx, relative to the table location, with their sizes.
@@ -95,7 +97,7 @@ func newEnv(t *testing.T, target int64) *env {
 		t.Fatal(err)
 	}
 	pl := planner.New(planner.Config{Catalog: svc, Store: st, Signer: signer, TargetTaskBytes: target, Now: func() time.Time { return now }})
-	return &env{pl: pl, verifier: v}
+	return &env{pl: pl, verifier: v, svc: svc, root: root}
 }
 
 func (e *env) tasks(t *testing.T, user string, p *planner.Plan) []taskplan.Task {

@@ -3,11 +3,14 @@ package planner_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/internal/apierr"
 )
@@ -136,5 +139,37 @@ func TestObjectsCarryPartitionValues(t *testing.T) {
 	}
 	if n != 4 {
 		t.Fatalf("%d objects, want 4", n)
+	}
+}
+
+// CSV and JSON tasks carry the table's file columns in order, typed.
+func TestTextTasksCarryFileColumns(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	csv := filepath.Join(e.root, "csvtx", "dt=2024-01-01", "a.csv")
+	if err := os.MkdirAll(filepath.Dir(csv), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(csv, []byte("id;amount;country\n1;2.50;DE\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Exec(ctx, auth.Principal{Bootstrap: true}, `
+		CREATE EXTERNAL TABLE sales.csvtx (id bigint, amount decimal(10,2), country string) PARTITIONED BY (dt date)
+			STORED AS CSV LOCATION 'file://`+e.root+`/csvtx/' TBLPROPERTIES ('delimiter' = ';');
+		GRANT SELECT ON TABLE sales.csvtx TO USER carol;`, "req"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.pl.Plan(ctx, "carol", "SELECT country FROM sales.csvtx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := e.tasks(t, "carol", p)
+	if len(tasks) == 0 {
+		t.Fatalf("no task: %d files, %d pruned", p.Files, p.PrunedFiles)
+	}
+	task := tasks[0]
+	want := `[{"name":"id","type":"int64"},{"name":"amount","type":"decimal128(10,2)"},{"name":"country","type":"string"}]`
+	if task.Format != "csv" || task.FormatOptions["columns"] != want || task.FormatOptions["delimiter"] != ";" {
+		t.Fatalf("format %s options %v", task.Format, task.FormatOptions)
 	}
 }

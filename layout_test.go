@@ -107,3 +107,28 @@ func TestDriverScanFindsControlPlaneDrivers(t *testing.T) {
 		}
 	}
 }
+
+// The agent holds no cloud credential, so it has no code that could load
+// one: no AWS SDK (config, credentials, IMDS) and not the presign package,
+// which signs with storage credentials. The control plane links both, so
+// the scan can fail.
+func TestAgentBinaryLinksNoCloudCredentialCode(t *testing.T) {
+	forbidden := []string{"github.com/aws/aws-sdk-go-v2", "github.com/nscale/nscale/presign"}
+	scan := func(bin string) []string {
+		var hits []string
+		for _, d := range deps(t, bin) {
+			for _, f := range forbidden {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					hits = append(hits, d)
+				}
+			}
+		}
+		return hits
+	}
+	if hits := scan("./cmd/nscale-agent"); len(hits) > 0 {
+		t.Errorf("nscale-agent links %v; the agent must hold no cloud credential code", hits)
+	}
+	if hits := scan("./cmd/nscale-controlplane"); len(hits) == 0 {
+		t.Error("the scan found no AWS SDK in nscale-controlplane; the check would be blind")
+	}
+}

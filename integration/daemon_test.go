@@ -53,9 +53,15 @@ type daemon struct {
 
 func start(t *testing.T, dir string, env []string, name string, args ...string) *daemon {
 	t.Helper()
+	return startEnv(t, dir, append(os.Environ(), env...), name, args...)
+}
+
+// startEnv starts a binary with exactly env as its environment.
+func startEnv(t *testing.T, dir string, env []string, name string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{cmd: exec.Command(bin(name), args...), done: make(chan struct{})}
 	d.cmd.Dir = dir
-	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.Env = env
 	pr, pw := io.Pipe()
 	d.cmd.Stderr = pw
 	if err := d.cmd.Start(); err != nil {

@@ -67,7 +67,10 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	if err := os.MkdirAll(agentDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s.agent = start(t, agentDir, nil, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
+	// The agent gets a bare environment: it needs no cloud credential, and
+	// whatever the test runner's environment holds must not reach it.
+	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}
+	s.agent = startEnv(t, agentDir, agentEnv, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
 		"--flight-listen", "127.0.0.1:0", "--socket", filepath.Join(agentDir, "agent.sock"),
 		"--control-plane", agentAPI, "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"), "--shutdown-timeout", "5s")
 	am := s.agent.waitLog(t, "agent starting", 60*time.Second)

@@ -234,7 +234,6 @@ func TestNewFailsClosed(t *testing.T) {
 		name string
 		task taskplan.Task
 	}{
-		{"nested column", taskplan.Task{Columns: cols("id"), RowFilter: tree(eq(&sqlsubset.Column{Name: "address", Path: []string{"city"}}, str("x")))}},
 		{"function call", taskplan.Task{Columns: cols("id"), RowFilter: tree(eq(&sqlsubset.Call{Name: "current_user"}, str("x")))}},
 		{"cast to date", taskplan.Task{Columns: cols("id"), Predicate: tree(eq(&sqlsubset.Cast{Expr: col("id"), Type: sqlsubset.MustParseType("date32")}, i64(1)))}},
 		{"predicate on non-output column", taskplan.Task{Columns: cols("id"), Predicate: tree(eq(col("card"), str("x")))}},
@@ -383,5 +382,72 @@ func TestFilterOnlyColumnsAndAliases(t *testing.T) {
 	}
 	if _, err := New(taskplan.Task{Columns: []taskplan.Column{{Name: "id", Type: "int64", FilterOnly: true}}}, testKey, mem); err == nil {
 		t.Fatal("a task with only filter-only columns was accepted")
+	}
+}
+
+// Struct fields in filters: a field of a NULL struct is NULL even when the
+// child array holds a value in that slot, and a struct column itself can be
+// tested with IS NULL.
+func TestNestedColumns(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	addr := arrow.StructOf(
+		arrow.Field{Name: "city", Type: arrow.BinaryTypes.String, Nullable: true},
+		arrow.Field{Name: "zip", Type: arrow.BinaryTypes.String, Nullable: true},
+	)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "address", Type: addr, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2, 3, 4}, nil)
+	sb := b.Field(1).(*array.StructBuilder)
+	city, zip := sb.FieldBuilder(0).(*array.StringBuilder), sb.FieldBuilder(1).(*array.StringBuilder)
+	sb.Append(true)
+	city.Append("Paris")
+	zip.Append("75001")
+	sb.Append(true)
+	city.AppendNull()
+	zip.Append("1")
+	sb.AppendValues([]bool{false}) // a NULL struct whose children hold Paris, 2
+	city.Append("Paris")
+	zip.Append("2")
+	sb.Append(true)
+	city.Append("Berlin")
+	zip.AppendNull()
+	in := b.NewRecordBatch()
+	b.Release()
+	defer in.Release()
+
+	field := func(f string) S { return &sqlsubset.Column{Name: "address", Path: []string{f}} }
+	for _, tc := range []struct {
+		name       string
+		row, where S
+		want       [][]string
+	}{
+		{"field in the predicate", nil, eq(field("city"), str("Paris")), [][]string{{"1"}}},
+		{"field IS NULL", nil, &sqlsubset.IsNull{Expr: field("zip")}, [][]string{{"3"}, {"4"}}},
+		{"struct IS NULL", nil, &sqlsubset.IsNull{Expr: col("address")}, [][]string{{"3"}}},
+		{"struct IS NOT NULL", nil, &sqlsubset.IsNull{Expr: col("address"), Not: true}, [][]string{{"1"}, {"2"}, {"4"}}},
+		{"field in the row filter", eq(field("city"), str("Berlin")), nil, [][]string{{"4"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			task := taskplan.Task{Columns: cols("id"), RowFilter: tree(tc.row), Predicate: tree(tc.where)}
+			if tc.where != nil {
+				task.Columns = append(task.Columns, taskplan.Column{Name: "address", Type: "struct<city:string,zip:string>", FilterOnly: true})
+			}
+			e, err := New(task, testKey, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := e.Apply(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Release()
+			if got := rows(out); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

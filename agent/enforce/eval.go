@@ -26,7 +26,8 @@ const (
 	kDec
 	kStr
 	kBin
-	kTime // int64 in units of vec.unit nanoseconds (date32: a day)
+	kTime   // int64 in units of vec.unit nanoseconds (date32: a day)
+	kStruct // a struct column: only its validity (IS NULL); its fields are read by path
 )
 
 // vec is an evaluated column of n values with validity.
@@ -155,10 +156,37 @@ func loadArray(a arrow.Array) (*vec, error) {
 		for i := range n {
 			v.i[i] = int64(a.Value(i))
 		}
+	case *array.Struct:
+		v.k = kStruct
 	default:
 		return nil, fmt.Errorf("enforce: unsupported column type %s", a.DataType())
 	}
 	return v, nil
+}
+
+// fieldArray follows path into the struct array a and returns the field's
+// array and, for each row, whether every struct on the way is non-null (a
+// field of a NULL struct is NULL whatever its own slot holds).
+func fieldArray(a arrow.Array, name string, path []string) (arrow.Array, []bool, error) {
+	valid := make([]bool, a.Len())
+	for i := range valid {
+		valid[i] = true
+	}
+	for _, f := range path {
+		st, ok := a.(*array.Struct)
+		if !ok {
+			return nil, nil, fmt.Errorf("enforce: column %s is not a struct with field %s", name, f)
+		}
+		idx, ok := st.DataType().(*arrow.StructType).FieldIdx(f)
+		if !ok {
+			return nil, nil, fmt.Errorf("enforce: column %s has no field %s", name, f)
+		}
+		for i := range valid {
+			valid[i] = valid[i] && st.IsValid(i)
+		}
+		a = st.Field(idx)
+	}
+	return a, valid, nil
 }
 
 // literalVec broadcasts l to n rows.
@@ -249,9 +277,6 @@ func compile(e sqlsubset.Expr) (*compiled, error) {
 		}
 		switch x := x.(type) {
 		case *sqlsubset.Column:
-			if len(x.Path) > 0 {
-				err = fmt.Errorf("enforce: nested column %s is not supported", x)
-			}
 		case *sqlsubset.Literal:
 			if x.Type.ID == sqlsubset.Struct || x.Type.ID == sqlsubset.List {
 				err = fmt.Errorf("enforce: unsupported literal %s", x)
@@ -330,7 +355,21 @@ func (c *compiled) eval(e sqlsubset.Expr, n int, get getCol) (*vec, error) {
 		if err != nil {
 			return nil, err
 		}
-		return loadArray(a)
+		if len(e.Path) == 0 {
+			return loadArray(a)
+		}
+		f, parents, err := fieldArray(a, e.Name, e.Path)
+		if err != nil {
+			return nil, err
+		}
+		v, err := loadArray(f)
+		if err != nil {
+			return nil, err
+		}
+		for i := range v.valid {
+			v.valid[i] = v.valid[i] && parents[i]
+		}
+		return v, nil
 	case *sqlsubset.Literal:
 		return literalVec(e, n)
 	case *sqlsubset.Compare:

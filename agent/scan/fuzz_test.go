@@ -62,7 +62,7 @@ func FuzzCSV(f *testing.F) {
 		}
 		opts := CSVOptions{Header: header, Delimiter: delim, Quote: quote, TextOptions: TextOptions{BatchSize: 7, MaxRecordBytes: 1 << 12}}
 		var cols []Column
-		for _, c := range allTypes[:len(allTypes)] {
+		for _, c := range allTypes {
 			name := c[0]
 			if !header {
 				name = "_c" + string(rune('0'+len(cols)%10))

@@ -76,6 +76,13 @@ func Columns(task taskplan.Task) []string {
 // Parquet is InvalidArgument "corrupt Parquet" (never a panic); an error of
 // r is returned wrapped; ctx's error when ctx is cancelled.
 func Parquet(ctx context.Context, r io.ReaderAt, size int64, columns []string, rowGroups []int, batchSize int, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
+	return ParquetPruned(ctx, r, size, columns, rowGroups, batchSize, nil, mem, fn)
+}
+
+// ParquetPruned is Parquet that also skips the row groups prune excludes by
+// their footer statistics (nil prunes nothing); a skipped row group is
+// never fetched.
+func ParquetPruned(ctx context.Context, r io.ReaderAt, size int64, columns []string, rowGroups []int, batchSize int, prune *Prune, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
 	if size < 0 {
 		return apierr.New(apierr.InvalidArgument, "negative object size %d", size)
 	}
@@ -89,7 +96,7 @@ func Parquet(ctx context.Context, r io.ReaderAt, size int64, columns []string, r
 		return err
 	}
 	src := &readerAt{r: r}
-	s := &scanner{src: src}
+	s := &scanner{src: src, prune: prune}
 	err := s.run(ctx, io.NewSectionReader(src, 0, size), columns, rowGroups, batchSize, mem, fn)
 	return s.classify(ctx, err)
 }
@@ -127,7 +134,8 @@ func (e errCorrupt) Error() string { return e.cause.Error() }
 func (e errCorrupt) Unwrap() error { return e.cause }
 
 type scanner struct {
-	src *readerAt
+	src   *readerAt
+	prune *Prune
 }
 
 // arrowCall runs f, turning its error or panic into errCorrupt.
@@ -222,6 +230,12 @@ func (s *scanner) run(ctx context.Context, sr *io.SectionReader, columns []strin
 		}
 	}
 
+	if s.prune != nil {
+		rowGroups = s.prune.keep(pf, fr.Manifest, rowGroups)
+		if len(rowGroups) == 0 {
+			return nil
+		}
+	}
 	if len(columns) == 0 {
 		return s.countOnly(ctx, pf, rowGroups, batchSize, fn)
 	}

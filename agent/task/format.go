@@ -22,8 +22,9 @@ type objectScan func(ctx context.Context, r io.ReaderAt, obj taskplan.Object, co
 func scanner(t taskplan.Task, columns []string, mem memory.Allocator) (objectScan, error) {
 	switch t.Format {
 	case "parquet":
+		prune := scan.NewPrune(t)
 		return func(ctx context.Context, r io.ReaderAt, obj taskplan.Object, columns []string, fn func(arrow.RecordBatch) error) error {
-			return scan.Parquet(ctx, r, obj.Size, columns, obj.RowGroups, 0, mem, fn)
+			return scan.ParquetPruned(ctx, r, obj.Size, columns, obj.RowGroups, 0, prune, mem, fn)
 		}, nil
 	case "csv", "json":
 	default:

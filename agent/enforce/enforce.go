@@ -28,6 +28,7 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -44,6 +45,7 @@ type column struct {
 	name string // stored name; expressions use it
 	out  string // output name
 	only bool   // filter-only: used by the predicate, not returned
+	field []string // output only this field path of the struct
 	typ  arrow.DataType
 	mask *sqlsubset.Mask
 	cell *compiled // nil = always visible
@@ -80,10 +82,13 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 	fields := make([]arrow.Field, 0, len(task.Columns))
 	var outFields []arrow.Field
 	names := map[string]bool{}
+	seen := map[string]bool{}
 	for _, c := range task.Columns {
-		if names[c.Name] {
+		key := strings.Join(append([]string{c.Name}, c.Field...), "\x00")
+		if seen[key] {
 			return nil, fmt.Errorf("enforce: duplicate column %q", c.Name)
 		}
+		seen[key] = true
 		names[c.Name] = true
 		st, err := sqlsubset.ParseType(c.Type)
 		if err != nil {
@@ -106,9 +111,20 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 				return nil, fmt.Errorf("enforce: cell filter of %q: %w", c.Name, err)
 			}
 		}
+		outType := arrow.DataType(dt)
+		if len(c.Field) > 0 {
+			ft, err := taskplan.FieldType(st, c.Field)
+			if err != nil {
+				return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
+			}
+			if outType, err = mask.ArrowType(ft); err != nil {
+				return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
+			}
+			col.field = c.Field
+		}
 		if !c.FilterOnly {
 			e.outIdx = append(e.outIdx, len(e.cols))
-			outFields = append(outFields, arrow.Field{Name: col.out, Type: dt, Nullable: true})
+			outFields = append(outFields, arrow.Field{Name: col.out, Type: outType, Nullable: true})
 		}
 		e.cols = append(e.cols, col)
 		fields = append(fields, arrow.Field{Name: c.Name, Type: dt, Nullable: true})
@@ -258,9 +274,25 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	// Output columns, by output name.
 	outCols := make([]arrow.Array, len(e.outIdx))
 	for i, j := range e.outIdx {
+		if f := e.cols[j].field; len(f) > 0 {
+			sub, err := structField(e.mem, res.Column(j), f)
+			if err != nil {
+				for _, c := range outCols[:i] {
+					c.Release()
+				}
+				res.Release()
+				return nil, fmt.Errorf("enforce: column %q: %w", e.cols[j].name, err)
+			}
+			outCols[i] = sub
+			continue
+		}
 		outCols[i] = res.Column(j)
+		outCols[i].Retain()
 	}
 	out := array.NewRecordBatch(e.schema, outCols, res.NumRows())
+	for _, c := range outCols {
+		c.Release()
+	}
 	res.Release()
 	res = out
 

@@ -231,18 +231,21 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 		}
 	} else {
 		outNames := map[string]bool{}
+		selected := map[string]bool{}
 		for _, sc := range q.Columns {
 			c, ok := visible[sc.Name]
 			if !ok {
 				return nil, unavailable(sc.Name)
 			}
-			if len(sc.Path) > 0 {
-				return nil, apierr.New(apierr.InvalidArgument, "nested field selection is not supported yet (%s.%s)", sc.Name, strings.Join(sc.Path, "."))
+			full := strings.Join(append([]string{sc.Name}, sc.Path...), ".")
+			if selected[full] {
+				return nil, apierr.New(apierr.InvalidArgument, "column %s is selected twice; selecting a column more than once is not supported yet", full)
 			}
-			if projected[sc.Name] {
-				return nil, apierr.New(apierr.InvalidArgument, "column %s is selected twice; selecting a column more than once is not supported yet", sc.Name)
-			}
+			selected[full] = true
 			out := sc.Name
+			if len(sc.Path) > 0 {
+				out = sc.Path[len(sc.Path)-1]
+			}
 			if sc.Alias != "" {
 				out = sc.Alias
 			}
@@ -251,7 +254,22 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 			}
 			outNames[out] = true
 			projected[sc.Name] = true
-			add(c, out)
+			if len(sc.Path) == 0 {
+				add(c, out)
+				continue
+			}
+			// A struct field: the task reads the column (its cell filter
+			// and mask apply to the whole struct) and returns the field.
+			ft, err := taskplan.FieldType(c.Type, sc.Path)
+			if err != nil {
+				return nil, apierr.New(apierr.InvalidArgument, "%s: %v", full, err)
+			}
+			tc := taskplan.Column{Name: c.Name, Type: c.Type.String(), Mask: c.Mask, CellFilter: sqlsubset.Tree{Expr: c.CellFilter}, Field: sc.Path}
+			if out != c.Name {
+				tc.As = out
+			}
+			taskCols = append(taskCols, tc)
+			schema = append(schema, taskplan.Column{Name: out, Type: ft.String(), Mask: c.Mask})
 		}
 	}
 	if len(taskCols) == 0 {

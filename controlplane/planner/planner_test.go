@@ -231,7 +231,7 @@ func TestPlanRefusals(t *testing.T) {
 		{"no grant", "mallory", "SELECT * FROM sales.tx", apierr.PermissionDenied, ""},
 		{"unknown table", "carol", "SELECT * FROM sales.nosuch", apierr.NotFound, ""},
 		{"parse error", "carol", "SELECT * FROM tx", apierr.InvalidArgument, ""},
-		{"nested field", "carol", "SELECT country.x FROM sales.tx", apierr.InvalidArgument, "nested field selection is not supported yet"},
+		{"nested field", "carol", "SELECT country.x FROM sales.tx", apierr.InvalidArgument, "only struct fields can be selected"},
 		{"column twice", "carol", "SELECT id, id AS j FROM sales.tx", apierr.InvalidArgument, "selected twice"},
 		{"output name twice", "carol", "SELECT id AS x, country AS x FROM sales.tx", apierr.InvalidArgument, "appears twice"},
 	} {

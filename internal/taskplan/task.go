@@ -115,6 +115,10 @@ type Column struct {
 	// FilterOnly columns are read, cell-filtered and masked like the others
 	// so that the Predicate can use them, and are not returned.
 	FilterOnly bool
+	// Field, when set, returns only this field path of the struct column
+	// Name (after its cell filter and mask); Type stays the column's type.
+	// The value is NULL where the struct or a field on the path is NULL.
+	Field []string
 }
 
 // OutputName is the name the column has in the task's output.
@@ -170,6 +174,7 @@ type wireColumn struct {
 	Mask       *wireMask      `json:"mask,omitempty"`
 	CellFilter sqlsubset.Tree `json:"cell_filter"`
 	FilterOnly bool           `json:"filter_only,omitempty"`
+	Field      []string       `json:"field,omitempty"`
 }
 
 type wireMask struct {
@@ -235,10 +240,11 @@ func (t Task) Validate() error {
 		if c.Name == "" {
 			return invalid("column %d: name is required", i)
 		}
-		if seen[c.Name] {
+		key := strings.Join(append([]string{c.Name}, c.Field...), "\x00")
+		if seen[key] {
 			return invalid("column %q appears twice", c.Name)
 		}
-		seen[c.Name] = true
+		seen[key] = true
 		if c.As == c.Name {
 			return invalid("column %q: as must differ from name (leave it empty)", c.Name)
 		}
@@ -253,6 +259,14 @@ func (t Task) Validate() error {
 		typ, err := sqlsubset.ParseType(c.Type)
 		if err != nil {
 			return invalid("column %q: %v", c.Name, err)
+		}
+		if len(c.Field) > 0 {
+			if c.FilterOnly {
+				return invalid("column %q: a filter-only column has no field path", c.Name)
+			}
+			if _, err := FieldType(typ, c.Field); err != nil {
+				return invalid("column %q: %v", c.Name, err)
+			}
 		}
 		if c.Mask != nil {
 			if err := c.Mask.CheckType(typ); err != nil {
@@ -302,6 +316,7 @@ func checkUTF8(t Task) error {
 	}
 	for _, c := range t.Columns {
 		strs = append(strs, c.Name, c.As, c.Type)
+		strs = append(strs, c.Field...)
 	}
 	for _, o := range t.Objects {
 		strs = append(strs, o.Path, o.ETag)
@@ -396,7 +411,7 @@ func Canonical(t Task) ([]byte, error) {
 	}
 	w.Columns = make([]wireColumn, len(t.Columns))
 	for i, c := range t.Columns {
-		wc := wireColumn{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly}
+		wc := wireColumn{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly, Field: c.Field}
 		if c.Mask != nil {
 			wc.Mask = &wireMask{Func: c.Mask.Func, Args: c.Mask.Args}
 		}
@@ -458,7 +473,7 @@ func decodeTask(payload []byte) (Task, error) {
 	if len(w.Columns) > 0 {
 		t.Columns = make([]Column, len(w.Columns))
 		for i, c := range w.Columns {
-			col := Column{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly}
+			col := Column{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly, Field: c.Field}
 			if c.Mask != nil {
 				col.Mask = &sqlsubset.Mask{Func: c.Mask.Func, Args: c.Mask.Args}
 			}
@@ -485,4 +500,24 @@ func peekVersion(payload []byte) (int, bool) {
 		return 0, false
 	}
 	return v.Version, true
+}
+
+// FieldType is the type of the field at path inside the struct type t.
+func FieldType(t sqlsubset.Type, path []string) (sqlsubset.Type, error) {
+	for _, name := range path {
+		if t.ID != sqlsubset.Struct {
+			return sqlsubset.Type{}, fmt.Errorf("field %q of a %s: only struct fields can be selected", name, t)
+		}
+		found := false
+		for _, f := range t.Fields {
+			if f.Name == name {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return sqlsubset.Type{}, fmt.Errorf("no field %q", name)
+		}
+	}
+	return t, nil
 }

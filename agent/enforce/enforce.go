@@ -42,13 +42,13 @@ import (
 )
 
 type column struct {
-	name string // stored name; expressions use it
-	out  string // output name
-	only bool   // filter-only: used by the predicate, not returned
+	name  string   // stored name; expressions use it
+	out   string   // output name
+	only  bool     // filter-only: used by the predicate, not returned
 	field []string // output only this field path of the struct
-	typ  arrow.DataType
-	mask *sqlsubset.Mask
-	cell *compiled // nil = always visible
+	typ   arrow.DataType
+	mask  *sqlsubset.Mask
+	cell  *compiled // nil = always visible
 }
 
 // Enforcer applies one task's row filter, cell filters, masks, predicate and

@@ -117,11 +117,16 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	budget := flight.NewBudget(memory.NewGoAllocator(), a.cfg.Flight.MemoryBudget)
+	a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nscale_agent_arrow_bytes_in_use",
+		Help: "Arrow memory held by running streams (flight.memory_budget bounds admission)."},
+		func() float64 { return float64(budget.InUse()) }))
 	srv, err := flight.New(flight.Config{
 		ControlPlane: cp,
 		Keys:         keys,
 		Fetch:        fetch.Config{Logger: a.log},
-		Allocator:    memory.DefaultAllocator,
+		Allocator:    budget,
+		Budget:       budget,
 		Logger:       a.log,
 		Registerer:   a.reg,
 		MaxStreams:   a.cfg.Flight.MaxStreams,

@@ -53,6 +53,9 @@ type FlightConfig struct {
 	SocketMode FileMode `yaml:"socket_mode"`
 	// MaxStreams bounds concurrent DoGet streams of tasks.
 	MaxStreams int `yaml:"max_streams"`
+	// MemoryBudget is the Arrow memory (bytes) above which new streams
+	// wait for running ones to free memory; 0 disables the wait.
+	MemoryBudget int64 `yaml:"memory_budget"`
 }
 
 // ControlPlaneConfig is how the agent reaches the control plane.
@@ -68,10 +71,11 @@ func DefaultConfig() Config {
 	return Config{
 		Ops: OpsConfig{Listen: "127.0.0.1:7444"},
 		Flight: FlightConfig{
-			Listen:     "127.0.0.1:7443",
-			Socket:     "/run/nscale/agent.sock",
-			SocketMode: 0o660,
-			MaxStreams: 16,
+			Listen:       "127.0.0.1:7443",
+			Socket:       "/run/nscale/agent.sock",
+			SocketMode:   0o660,
+			MaxStreams:   16,
+			MemoryBudget: 512 << 20,
 		},
 		ControlPlane: ControlPlaneConfig{
 			Address:   "127.0.0.1:7081",
@@ -132,6 +136,9 @@ func (c *Config) Validate() error {
 	}
 	if fs.FileMode(c.Flight.SocketMode)&^fs.ModePerm != 0 {
 		errs = append(errs, fmt.Errorf("flight.socket_mode %#o has bits beyond permissions", c.Flight.SocketMode))
+	}
+	if c.Flight.MemoryBudget < 0 {
+		errs = append(errs, errors.New("flight.memory_budget must not be negative"))
 	}
 	if c.Flight.MaxStreams < 1 {
 		errs = append(errs, errors.New("flight.max_streams must be at least 1"))

@@ -91,7 +91,7 @@ control_plane:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4}
+	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4, MemoryBudget: 512 << 20}
 	if cfg.Flight != want {
 		t.Errorf("flight = %+v, want %+v", cfg.Flight, want)
 	}

@@ -40,6 +40,10 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	}
 	s.m.activeStreams.Inc()
 	release := func() { <-s.streams; s.m.activeStreams.Dec() }
+	if err := s.cfg.Budget.admit(ctx, s.cfg.AdmitWait); err != nil {
+		release()
+		return nil, nil, err
+	}
 
 	ticket := cmd.GetStatementHandle()
 	t, err := s.keys.Verify(ctx, ticket, c.principal)
@@ -61,8 +65,9 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	// at most two per stream, and task.Run blocks when the client is slow.
 	ch := make(chan flight.StreamChunk, 1)
 	go func() {
-		defer release()
+		// The slot is free before the client sees the end of the stream.
 		defer close(ch)
+		defer release()
 		s.runTask(ctx, ticket, t, schema, key, ch)
 	}()
 	return schema, ch, nil

@@ -59,6 +59,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// MaxStreams bounds concurrent DoGet streams of tasks (default 16).
 	MaxStreams int
+	// Budget, when set, is the allocator's memory budget: a new stream
+	// waits up to AdmitWait while the memory in use is at the budget.
+	Budget    *Budget
+	AdmitWait time.Duration
 	// CallTimeout bounds each unary control-plane call, and the wait for
 	// each message of a Plan stream (default 10 s).
 	CallTimeout time.Duration
@@ -103,6 +107,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AdmitWait <= 0 {
+		cfg.AdmitWait = 30 * time.Second
 	}
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = DefaultMaxStreams

@@ -23,8 +23,16 @@ func (s *Service) Authenticate(ctx context.Context, req *agentapi.AuthenticateRe
 	return &agentapi.AuthenticateResponse{Principal: user}, nil
 }
 
-// Plan streams the header, then pages of tickets as the planner signs them,
-// then the totals. Every plan, refused or not, is audited as query.plan.
+// PageInterval is how long Plan lets a page of tickets wait for more: a
+// page is sent when it holds the page size, or when a ticket is added at
+// least PageInterval after the previous message, so that the first tickets
+// of a table of many files are not held until the planner has signed a
+// whole page.
+const PageInterval = 10 * time.Millisecond
+
+// Plan streams the header, then pages of tickets as the planner signs them
+// (full pages, or whatever PageInterval has gathered), then the totals.
+// Every plan, refused or not, is audited as query.plan.
 func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServer) error {
 	ctx := stream.Context()
 	user, err := s.user(ctx, req.GetUserToken())
@@ -40,24 +48,27 @@ func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServ
 	}
 	start := s.now()
 	var page [][]byte
+	var lastSend time.Time
 	flush := func() error {
 		if len(page) == 0 {
 			return nil
 		}
 		err := stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Tickets{Tickets: &agentapi.Tickets{Tickets: page}}})
-		page = nil
+		page, lastSend = nil, s.now()
 		return err
 	}
 	plan, err := s.cfg.Planner.Stream(ctx, user, req.GetSql(), planner.Options{SchemaOnly: req.GetSchemaOnly()},
 		func(p *planner.Plan) error {
-			return stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Header{Header: &agentapi.PlanHeader{
+			err := stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Header{Header: &agentapi.PlanHeader{
 				QueryId: p.QueryID, Principal: user, Table: p.Table, Columns: columns(p.Schema), PolicyVersion: p.PolicyVersion,
 			}}})
+			lastSend = s.now()
+			return err
 		},
 		func(t []byte) error {
 			page = append(page, t)
 			s.m.tasksPlanned.Inc()
-			if len(page) >= size {
+			if len(page) >= size || s.now().Sub(lastSend) >= PageInterval {
 				return flush()
 			}
 			return nil

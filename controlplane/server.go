@@ -180,7 +180,7 @@ func (s *Server) Run(ctx context.Context) error {
 		apiHandler = mux
 	}
 
-	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer,
+	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, RowGroups: objects,
 		TaskTTL: s.cfg.Planner.TaskTTL, TargetTaskBytes: s.cfg.Planner.TargetTaskBytes})
 	agents, err := agentrpc.New(agentrpc.Config{
 		AgentToken: agentTok, Users: users, Planner: pl, Catalog: cat, Signer: signer,

@@ -114,3 +114,27 @@ func spread(files []store.File, n int) []store.File {
 	}
 	return out
 }
+
+// RowGroups reads the footer of the Parquet file f of the table at
+// location (one ranged read of its tail) and returns its row groups, for
+// the planner to split a large file into tasks.
+func (o *ObjectStore) RowGroups(ctx context.Context, location string, f store.File) ([]schema.RowGroup, error) {
+	loc, err := discovery.ParseLocation(location)
+	if err != nil {
+		return nil, err
+	}
+	var client schema.S3API
+	if o.S3 != nil {
+		client = o.S3
+	}
+	file, err := schema.Open(ctx, loc, discovery.Object{Path: f.Path, Size: f.Size, ETag: f.ETag}, client)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	footer, err := schema.ReadFooter(file, file.Size, loc.URI(f.Path), schema.FooterOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return footer.RowGroups, nil
+}

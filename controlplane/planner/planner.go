@@ -35,7 +35,8 @@
 //
 // Kept files are grouped, in listing order, into tasks of about
 // Config.TargetTaskBytes; a file larger than the target is a task of its
-// own (splitting a file by row groups is a later step). A query with LIMIT
+// own, or, for a Parquet file, tasks of its row groups of about the target
+// (its footer is read once and cached by path, size and ETag). A query with LIMIT
 // is one task over the first 10,000 kept files, since every task carries
 // the limit and the agent stops as soon as it is reached. Every task
 // carries the policy version and hash, and expires Config.TaskTTL after it
@@ -58,6 +59,7 @@ import (
 	"github.com/nscale/nscale/controlplane/catalog"
 	"github.com/nscale/nscale/controlplane/discovery"
 	"github.com/nscale/nscale/controlplane/policy"
+	"github.com/nscale/nscale/controlplane/schema"
 	"github.com/nscale/nscale/controlplane/statement"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/apierr"
@@ -94,8 +96,17 @@ type Config struct {
 	// TargetTaskBytes is the size of data a task should read; 0 means
 	// DefaultTargetTaskBytes.
 	TargetTaskBytes int64
+	// RowGroups reads a Parquet file's row groups, to split files larger
+	// than TargetTaskBytes into tasks of row groups; nil reads every file
+	// as one task.
+	RowGroups RowGroupReader
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// RowGroupReader reads the row groups of a Parquet file of a table.
+type RowGroupReader interface {
+	RowGroups(ctx context.Context, location string, f store.File) ([]schema.RowGroup, error)
 }
 
 // Planner plans queries. It is safe for concurrent use.
@@ -106,6 +117,9 @@ type Planner struct {
 	ttl    time.Duration
 	target int64
 	now    func() time.Time
+
+	rowGroups RowGroupReader
+	footers   *footerCache
 }
 
 // New returns a Planner. It panics if Catalog, Store or Signer is nil.
@@ -113,7 +127,8 @@ func New(cfg Config) *Planner {
 	if cfg.Catalog == nil || cfg.Store == nil || cfg.Signer == nil {
 		panic("planner: Config.Catalog, Config.Store and Config.Signer are required")
 	}
-	p := &Planner{cat: cfg.Catalog, st: cfg.Store, signer: cfg.Signer, ttl: cfg.TaskTTL, target: cfg.TargetTaskBytes, now: cfg.Now}
+	p := &Planner{cat: cfg.Catalog, st: cfg.Store, signer: cfg.Signer, ttl: cfg.TaskTTL, target: cfg.TargetTaskBytes, now: cfg.Now,
+		rowGroups: cfg.RowGroups, footers: newFooterCache(4096)}
 	if p.ttl <= 0 {
 		p.ttl = DefaultTaskTTL
 	}
@@ -445,7 +460,22 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 			if err != nil {
 				return nil, err
 			}
-			group = append(group, taskplan.Object{Path: rel, Size: f.Size, ETag: f.ETag, Partition: pv})
+			obj := taskplan.Object{Path: rel, Size: f.Size, ETag: f.ETag, Partition: pv}
+			if q.Limit == nil && table.Format == "parquet" && f.Size > p.target && p.rowGroups != nil {
+				if parts := p.splitFile(ctx, loc, f, obj); len(parts) > 1 {
+					if err := flush(); err != nil {
+						return nil, err
+					}
+					for _, o := range parts {
+						group = []taskplan.Object{o}
+						if err := flush(); err != nil {
+							return nil, err
+						}
+					}
+					continue
+				}
+			}
+			group = append(group, obj)
 			groupBytes += f.Size
 		}
 		if next == "" {

@@ -221,7 +221,9 @@ type benchStack struct {
 	adminFile string
 }
 
-func startBenchStack(tb testing.TB) *benchStack {
+// startBenchStack starts the stack; agentEnv is added to the agent's bare
+// environment (e.g. GOMEMLIMIT=150MiB).
+func startBenchStack(tb testing.TB, agentEnv ...string) *benchStack {
 	tb.Helper()
 	s := &benchStack{dir: tb.TempDir(), s3: s3test.Start(tb)}
 	s.s3.CreateBucket(tb, "lake")
@@ -244,8 +246,8 @@ func startBenchStack(tb testing.TB) *benchStack {
 	if err := os.MkdirAll(agentDir, 0o700); err != nil {
 		tb.Fatal(err)
 	}
-	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}
-	s.agent = startBenchProc(tb, agentDir, agentEnv, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}, agentEnv...)
+	s.agent = startBenchProc(tb, agentDir, env, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
 		"--flight-listen", "127.0.0.1:0", "--socket", "",
 		"--control-plane", m["agent_api"].(string), "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"),
 		"--shutdown-timeout", "5s")

@@ -8,6 +8,10 @@
 // in the canonical form of integration/jsharness (render.mjs). Any error:
 // exit 1 with one line on stderr. Packages are found as render.mjs explains
 // (NSCALE_JS_MODULES, NODE_PATH, then the nscale cache).
+//
+//   echo '{"batch":["SELECT 1","SELECT nope"]}' | node duckdb_query.mjs
+//
+// runs several queries in one process (see main).
 
 import {
   fail, formatBinary, formatDate, formatDecimal, formatFloat64,
@@ -72,15 +76,16 @@ function column(t) {
   throw new Error(`no canonical rendering for DuckDB type ${t.toString()}; CAST it in the query`);
 }
 
-async function main() {
-  const req = await readRequest();
-  if (typeof req.sql !== 'string' || req.sql.trim() === '') throw new Error('request needs "sql"');
+// run executes the statements of sql in a fresh in-memory DuckDB and
+// returns the last statement's columns and an async iterable of row batches.
+async function run(sql) {
+  if (typeof sql !== 'string' || sql.trim() === '') throw new Error('request needs "sql"');
   const instance = await duckdb.DuckDBInstance.create(':memory:');
   const con = await instance.connect();
   // SQL over TIMESTAMP WITH TIME ZONE (casts, date_trunc) then means UTC, as in
   // nscale; without the ICU extension there is no time zone setting to make.
   await con.run("SET TimeZone = 'UTC'").catch(() => {});
-  const stmts = await con.extractStatements(req.sql);
+  const stmts = await con.extractStatements(sql);
   if (stmts.count === 0) throw new Error('no statement in "sql"');
   for (let i = 0; i < stmts.count - 1; i++) await (await stmts.prepare(i)).run();
   const result = await (await stmts.prepare(stmts.count - 1)).stream();
@@ -96,7 +101,31 @@ async function main() {
       yield batch.map((row) => row.map((v, i) => (v === null ? null : renders[i](v))));
     }
   }
-  await writeResult(cols, rows());
+  return [cols, rows()];
+}
+
+// With {"batch": ["sql", ...]} the script runs each one in its own fresh
+// DuckDB and prints {"results": [{"columns","rows"} | {"error": "..."}, ...]}
+// in order, in one process (small results only: they are held in memory).
+async function main() {
+  const req = await readRequest();
+  if (Array.isArray(req.batch)) {
+    const results = [];
+    for (const sql of req.batch) {
+      try {
+        const [columns, batches] = await run(sql);
+        const rows = [];
+        for await (const b of batches) rows.push(...b);
+        results.push({ columns, rows });
+      } catch (e) {
+        results.push({ error: String(e?.message ?? e).replace(/\s*\n\s*/g, ' ').trim() });
+      }
+    }
+    process.stdout.write(JSON.stringify({ results }) + '\n');
+    return;
+  }
+  const [columns, batches] = await run(req.sql);
+  await writeResult(columns, batches);
 }
 
 main().catch((e) => fail(e?.message ?? e));

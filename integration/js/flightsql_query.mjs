@@ -18,7 +18,8 @@
 // the proxy. An error status in the middle of a DoGet stream makes the client
 // panic on a runtime thread (its panic message goes to stderr first) and never
 // settle its promise: the script then gives up shortly after the proxy saw
-// the status. Packages are found as render.mjs explains.
+// the status. Packages are found as render.mjs explains. "batch" runs several
+// queries in one process (see runBatch).
 
 import { renderTable } from './arrow_render.mjs';
 import { fail, load, readRequest, writeResult } from './render.mjs';
@@ -48,10 +49,63 @@ function stuckAfter(failed) {
   }));
 }
 
+// runBatch answers {"batch": [{"token","sql"}, ...]} (host, port and direct
+// from the request) in one process with one client per token, printing
+// {"results": [{"columns","rows"} | {"error": "..."}, ...]} in order. The
+// proxy remembers only the first failed status, so the first failure ends
+// the batch: the requests after it answer "not run".
+async function runBatch(req, host) {
+  const { createFlightSqlClient } = load('@lakehouse-rs/flight-sql-client');
+  const A = load('apache-arrow');
+  const proxy = req.direct ? null : await startStatusProxy(host, req.port);
+  const clients = new Map();
+  const results = [];
+  let failed = null;
+  for (const item of req.batch) {
+    if (failed) {
+      results.push({ error: `not run: an earlier request of the batch failed (${failed})` });
+      continue;
+    }
+    try {
+      const token = item.token || '';
+      if (!clients.has(token)) {
+        clients.set(token, await createFlightSqlClient({
+          host: proxy ? '127.0.0.1' : host,
+          port: proxy ? proxy.port : req.port,
+          tls: false,
+          token: token || undefined,
+          headers: [],
+        }));
+      }
+      const client = clients.get(token);
+      const q = { op: 'query', sql: item.sql };
+      const buf = await (proxy ? Promise.race([fetchIPC(q, client), stuckAfter(proxy.failed)]) : fetchIPC(q, client));
+      if (buf.length === 0) {
+        results.push({ columns: [], rows: [] });
+      } else {
+        const { columns, rows } = renderTable(A.tableFromIPC(buf));
+        results.push({ columns, rows: [...rows].flat() });
+      }
+    } catch (e) {
+      const status = proxy?.failure();
+      failed = status ? describe(status) : `flight sql client: ${e?.message ?? e}`;
+      results.push({ error: failed });
+    }
+  }
+  proxy?.close();
+  // Exit only once the (possibly large) answer is flushed: the native
+  // client's runtime may keep the process alive otherwise.
+  process.stdout.write(JSON.stringify({ results }) + '\n', () => process.exit(0));
+}
+
 async function main() {
   const req = await readRequest();
   if (!Number.isInteger(req.port)) throw new Error('request needs "port"');
   const host = req.host ?? '127.0.0.1';
+  if (Array.isArray(req.batch)) {
+    await runBatch(req, host);
+    return;
+  }
   const { createFlightSqlClient } = load('@lakehouse-rs/flight-sql-client');
   const A = load('apache-arrow');
   const proxy = req.direct ? null : await startStatusProxy(host, req.port);

@@ -159,14 +159,27 @@ func FlightSQL(ctx context.Context, req FlightRequest) (Result, error) {
 }
 
 func run(ctx context.Context, script string, req any) (Result, error) {
-	if err := Available(); err != nil {
+	var res Result
+	if err := runJSON(ctx, script, req, &res); err != nil {
 		return Result{}, err
+	}
+	if res.Rows == nil {
+		res.Rows = [][]any{}
+	}
+	return res, nil
+}
+
+// runJSON runs script with req as its JSON input and decodes its output
+// into out.
+func runJSON(ctx context.Context, script string, req, out any) error {
+	if err := Available(); err != nil {
+		return err
 	}
 	node, _ := nodeBinary()
 	dir, _ := scriptsDir()
 	in, err := json.Marshal(req)
 	if err != nil {
-		return Result{}, err
+		return err
 	}
 	mods := ModulesDir()
 	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, script))
@@ -178,16 +191,12 @@ func run(ctx context.Context, script string, req any) (Result, error) {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && ctx.Err() == nil {
 			all := strings.TrimSpace(stderr.String())
-			return Result{}, &ScriptError{Script: script, Code: exit.ExitCode(), Message: all[strings.LastIndex(all, "\n")+1:], Stderr: all}
+			return &ScriptError{Script: script, Code: exit.ExitCode(), Message: all[strings.LastIndex(all, "\n")+1:], Stderr: all}
 		}
-		return Result{}, fmt.Errorf("%s: %w (stderr: %s)", script, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("%s: %w (stderr: %s)", script, err, strings.TrimSpace(stderr.String()))
 	}
-	var res Result
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return Result{}, fmt.Errorf("%s: decoding its output: %w", script, err)
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		return fmt.Errorf("%s: decoding its output: %w", script, err)
 	}
-	if res.Rows == nil {
-		res.Rows = [][]any{}
-	}
-	return res, nil
+	return nil
 }

@@ -34,6 +34,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building binaries:", err)
 		os.Exit(1)
 	}
+	// The race runtime sleeps a second before a binary exits (GORACE
+	// atexit_sleep_ms, default 1000); the tests run nscalectl hundreds of
+	// times, so the children they start skip it.
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		os.Setenv("GORACE", strings.TrimSpace(g+" atexit_sleep_ms=0"))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

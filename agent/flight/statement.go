@@ -72,7 +72,15 @@ func (s *Server) plan(ctx context.Context, sql string, schemaOnly bool) (p plan,
 		return plan{}, err
 	}
 	if schemaOnly {
-		return p, nil // cancel() ends the stream
+		// Read the rest (the totals) to the end of the stream: cancelling
+		// it instead races the control plane's last Send, which then
+		// fails, and it audits the schema probe as a failed plan.
+		for {
+			if _, err := stream.Recv(); err != nil {
+				return p, nil
+			}
+			watchdog.Reset(s.cfg.CallTimeout)
+		}
 	}
 	var totals *agentapi.PlanTotals
 	for {

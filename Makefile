@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/nscale/nscale/internal/version.Version=$(VERSION)
 BINARIES := nscale-controlplane nscale-agent nscalectl
 DEMO_DIR ?= .demo
 
-.PHONY: all build test unit integration lint tools demo bench generate clean
+.PHONY: all build test unit integration lint tools demo bench bench-integration generate clean
 
 all: build
 
@@ -45,6 +45,13 @@ demo: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+## bench-integration: the end-to-end benchmarks over real processes (scan
+## vs a direct read and DuckDB, agent RSS while streaming 5 GB); see
+## docs/BENCHMARKS.md. The first run generates ~5.5 GB of Parquet into
+## $(NSCALE_CACHE)/bench; later runs reuse it. Not part of `make test`.
+bench-integration: tools
+	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./integration/...
 
 generate:
 	$(GO) generate ./...

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +113,7 @@ func wantStatus(t *testing.T, what string, err error, code codes.Code, msg strin
 	if !ok {
 		t.Fatalf("%s: %v is not a gRPC status, want %s %q", what, err, code, msg)
 	}
+	t.Logf("%s: %s %q", what, st.Code(), st.Message())
 	if st.Code() != code || (!contains && st.Message() != msg) || (contains && !strings.Contains(st.Message(), msg)) {
 		t.Fatalf("%s: got %s %q, want %s %q", what, st.Code(), st.Message(), code, msg)
 	}
@@ -124,6 +126,9 @@ type ticket struct {
 }
 
 var b64 = base64.RawURLEncoding.Strict()
+
+// signature matches a SigV4 signature or credential left in a message.
+var signature = regexp.MustCompile(`(?i)X-Amz-(Signature|Credential)=[^R&\s]`)
 
 func parseTicket(t *testing.T, raw []byte) ticket {
 	t.Helper()
@@ -353,6 +358,11 @@ func TestAttacks(t *testing.T) {
 			}
 		}
 		wantStatus(t, "DoGet", readErr, codes.NotFound, goneObject, true)
+		// The message may show where the object was, never how to read it.
+		msg := status.Convert(readErr).Message()
+		if strings.Contains(msg, e.s3.AccessKey) || signature.MatchString(msg) {
+			t.Fatalf("the error shows a credential or a URL signature: %s", msg)
+		}
 	})
 
 	t.Run("expired ticket", func(t *testing.T) {

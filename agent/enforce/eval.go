@@ -646,11 +646,37 @@ func numCmp(l, r *vec) func(int) int {
 	case l.k == kUint && r.k == kUint:
 		return func(i int) int { return cmp3(l.u[i], r.u[i]) }
 	case l.k == kFloat || r.k == kFloat:
-		return func(i int) int { return cmp3(asFloat(l, i), asFloat(r, i)) }
+		lf, rf := floats(l), floats(r)
+		return func(i int) int { return cmp3(lf[i], rf[i]) }
 	case l.k == kDec && r.k == kDec && l.scale == r.scale:
 		return func(i int) int { return l.d[i].Cmp(r.d[i]) }
 	}
 	return func(i int) int { return asRat(l, i).Cmp(asRat(r, i)) }
+}
+
+// floats converts v to float64 once per batch (asFloat per value). A
+// literal's decimal is one shared *big.Int, converted once, not per row.
+func floats(v *vec) []float64 {
+	if v.k == kFloat {
+		return v.f
+	}
+	out := make([]float64, len(v.valid))
+	var last *big.Int
+	var lastF float64
+	for i := range out {
+		if !v.valid[i] {
+			continue
+		}
+		if v.k == kDec {
+			if v.d[i] != last {
+				last, lastF = v.d[i], asFloat(v, i)
+			}
+			out[i] = lastF
+			continue
+		}
+		out[i] = asFloat(v, i)
+	}
+	return out
 }
 
 func asFloat(v *vec, i int) float64 {

@@ -250,11 +250,8 @@ type runFunc func(sql string) (jsharness.Result, error)
 // that looks the answers up.
 func (e *e2eEnv) rustAnswers(ctx context.Context, t *testing.T) func(user string) runFunc {
 	t.Helper()
-	host, port, _ := strings.Cut(e.flight, ":")
-	var p int
-	if _, err := fmt.Sscanf(port, "%d", &p); err != nil {
-		t.Fatal(err)
-	}
+	host, _, _ := strings.Cut(e.flight, ":")
+	p := e.flightPort(t)
 	type answer struct {
 		res jsharness.Result
 		err error

@@ -235,7 +235,7 @@ func TestNewFailsClosed(t *testing.T) {
 		task taskplan.Task
 	}{
 		{"function call", taskplan.Task{Columns: cols("id"), RowFilter: tree(eq(&sqlsubset.Call{Name: "current_user"}, str("x")))}},
-		{"cast to date", taskplan.Task{Columns: cols("id"), Predicate: tree(eq(&sqlsubset.Cast{Expr: col("id"), Type: sqlsubset.MustParseType("date32")}, i64(1)))}},
+		{"cast to list", taskplan.Task{Columns: cols("id"), Predicate: tree(eq(&sqlsubset.Cast{Expr: col("id"), Type: sqlsubset.MustParseType("list<string>")}, i64(1)))}},
 		{"predicate on non-output column", taskplan.Task{Columns: cols("id"), Predicate: tree(eq(col("card"), str("x")))}},
 		{"unknown mask", taskplan.Task{Columns: []taskplan.Column{{Name: "id", Type: "int64", Mask: &sqlsubset.Mask{Func: "reverse"}}}}},
 		{"mask on wrong type", taskplan.Task{Columns: []taskplan.Column{{Name: "id", Type: "int64", Mask: &sqlsubset.Mask{Func: "show_last", Args: []int64{4}}}}}},

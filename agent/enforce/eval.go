@@ -288,7 +288,11 @@ func compile(e sqlsubset.Expr) (*compiled, error) {
 			re, err = likeRegexp(x.Pattern, x.CaseInsensitive)
 			c.likes[x] = re
 		case *sqlsubset.Cast:
-			if !x.Type.IsNumeric() && x.Type.ID != sqlsubset.String {
+			switch {
+			case x.Type.IsNumeric(), x.Type.ID == sqlsubset.String:
+			case x.Type.ID == sqlsubset.Bool, x.Type.ID == sqlsubset.Binary, x.Type.ID == sqlsubset.Date32, x.Type.ID == sqlsubset.Timestamp:
+				// only CAST to the value's own type (cast refuses the rest)
+			default:
 				err = fmt.Errorf("enforce: unsupported cast %s", x)
 			}
 		default:
@@ -716,6 +720,12 @@ func cast(x *vec, t sqlsubset.Type) (*vec, error) {
 	}
 	out := &vec{valid: append([]bool(nil), x.valid...)}
 	switch {
+	case t.ID == sqlsubset.Bool && x.k == kBool, t.ID == sqlsubset.Binary && x.k == kBin,
+		t.ID == sqlsubset.Date32 && x.k == kTime && x.unit == dayNanos,
+		t.ID == sqlsubset.Timestamp && x.k == kTime && x.unit != dayNanos && x.unit == litUnitNanos[t.Unit]:
+		return x, nil // a stored filter may spell out the value's own type
+	case t.ID == sqlsubset.Bool, t.ID == sqlsubset.Binary, t.ID == sqlsubset.Date32, t.ID == sqlsubset.Timestamp:
+		return nil, fmt.Errorf("enforce: unsupported cast to %s", t)
 	case t.ID == sqlsubset.String:
 		out.k, out.s = kStr, make([]string, n)
 		for i := range n {

@@ -215,10 +215,15 @@ func (c *checker) check(e Expr) (Type, Expr, error) {
 		if err != nil {
 			return Type{}, nil, err
 		}
-		if !castable(t, n.Type) {
+		l, isLit := x.(*Literal)
+		folded := isLit && l.Type.ID == String && n.Type.IsTemporal() // becomes a typed literal here
+		if !folded && !castable(t, n.Type) {
 			return Type{}, nil, typeError("cannot cast %s from %s to %s", n.Expr, t, n.Type)
 		}
-		if l, ok := x.(*Literal); ok && l.Type.ID == String && n.Type.IsTemporal() {
+		if t.Equal(n.Type) {
+			return t, x, nil // CAST to the same type is the value itself
+		}
+		if folded {
 			typed, err := temporalLiteral(l.Str, n.Type)
 			if err != nil {
 				return Type{}, nil, err
@@ -308,21 +313,19 @@ func temporalLiteral(s string, t Type) (*Literal, error) {
 	return l, nil
 }
 
-// castable reports whether CAST from one type to another is allowed.
+// castable reports whether CAST from one type to another is allowed:
+// exactly the casts agents evaluate (agent/enforce), so that a filter the
+// control plane accepts never fails a read: between numeric types, and to
+// string from strings, booleans, numbers and dates.
 func castable(from, to Type) bool {
 	switch {
 	case from.ID == Null, from.Equal(to):
 		return true
-	case from.ID == Struct || from.ID == List || to.ID == Struct || to.ID == List:
-		return false
 	case from.IsNumeric() && to.IsNumeric():
-		return true
-	case from.ID == String || to.ID == String:
-		return true // every scalar type has a text form
-	case from.ID == Bool && to.IsInteger(), from.IsInteger() && to.ID == Bool:
-		return true
-	case from.IsTemporal() && to.IsTemporal():
-		return true
+		// A binary float has no exact decimal; agents do not guess one.
+		return !(to.ID == Decimal128 && (from.ID == Float32 || from.ID == Float64))
+	case to.ID == String:
+		return from.ID == String || from.ID == Bool || from.IsNumeric() || from.ID == Date32
 	}
 	return false
 }

@@ -96,6 +96,12 @@ func TestTypeCheckRejects(t *testing.T) {
 		{"is true on int", &sqlsubset.IsBool{Expr: col("id"), Value: true}, "IS TRUE/FALSE needs a boolean operand: id is int64"},
 		{"cast struct", &sqlsubset.Cast{Expr: col("address"), Type: sqlsubset.Type{ID: sqlsubset.String}}, "cannot cast address from struct<city:string,geo:struct<lat:float64>> to string"},
 		{"cast date to int", cmp(sqlsubset.Eq, &sqlsubset.Cast{Expr: col("day"), Type: sqlsubset.Type{ID: sqlsubset.Int32}}, i64(1)), "cannot cast day from date32 to int32"},
+		// Only casts agents evaluate: a filter accepted here never fails a read.
+		{"cast string column to int", cmp(sqlsubset.Eq, &sqlsubset.Cast{Expr: col("region"), Type: sqlsubset.Type{ID: sqlsubset.Int64}}, i64(1)), "cannot cast region from string to int64"},
+		{"cast bool to int", cmp(sqlsubset.Eq, &sqlsubset.Cast{Expr: col("active"), Type: sqlsubset.Type{ID: sqlsubset.Int64}}, i64(1)), "cannot cast active from bool to int64"},
+		{"cast timestamp to string", cmp(sqlsubset.Eq, &sqlsubset.Cast{Expr: col("ts"), Type: sqlsubset.Type{ID: sqlsubset.String}}, sqlsubset.StringLiteral("x")), "cannot cast ts from timestamp(us) to string"},
+		{"cast string column to date", cmp(sqlsubset.Eq, &sqlsubset.Cast{Expr: col("region"), Type: sqlsubset.Type{ID: sqlsubset.Date32}}, sqlsubset.Date32Literal(1)), "cannot cast region from string to date32"},
+		{"cast binary to string", cmp(sqlsubset.Eq, &sqlsubset.Cast{Expr: col("blob"), Type: sqlsubset.Type{ID: sqlsubset.String}}, sqlsubset.StringLiteral("x")), "cannot cast blob from binary to string"},
 		{"cast bad date literal", cmp(sqlsubset.Eq, col("day"), &sqlsubset.Cast{Expr: str("x"), Type: sqlsubset.Type{ID: sqlsubset.Date32}}), "'x' is not a date (want YYYY-MM-DD)"},
 		{"has_role is not a string", cmp(sqlsubset.Eq, col("region"), call("has_role", str("a"))), "cannot compare region (string) with has_role('a') (bool)"},
 		{"invalid tree", and(col("active")), "AND needs at least 2 operands, has 1"},

@@ -94,7 +94,7 @@ func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.Plan
 		detail["query_id"] = plan.QueryID
 		detail["tasks"], detail["files"], detail["pruned_files"] = plan.Tasks, plan.Files, plan.PrunedFiles
 	}
-	if err != nil {
+	if err != nil && !cancelled(err) {
 		detail["code"], detail["message"] = string(apierr.CodeOf(err)), apierr.PublicMessage(err)
 	}
 	e.Detail, _ = json.Marshal(detail)
@@ -107,6 +107,8 @@ func outcome(err error) string {
 	switch {
 	case err == nil:
 		return "ok"
+	case cancelled(err):
+		return "cancelled"
 	case apierr.Is(err, apierr.PermissionDenied), apierr.Is(err, apierr.Unauthenticated):
 		return "denied"
 	}

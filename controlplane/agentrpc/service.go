@@ -13,6 +13,7 @@ package agentrpc
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"crypto/subtle"
 	"log/slog"
 	"strings"
@@ -20,7 +21,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/catalog"
@@ -130,6 +133,10 @@ func (s *Service) ServerOptions() []grpc.ServerOption {
 // finish counts a call and logs internal errors once, here at the edge.
 func (s *Service) finish(full string, err error) {
 	code := "OK"
+	if cancelled(err) {
+		s.m.calls.WithLabelValues(method(full), "CANCELLED").Inc()
+		return // the agent went away (its client closed the query); nothing failed here
+	}
 	if err != nil {
 		code = string(apierr.CodeOf(err))
 		if apierr.CodeOf(err) == apierr.Internal {
@@ -187,4 +194,16 @@ func (s *Service) user(ctx context.Context, token string) (string, error) {
 		return "", apierr.New(apierr.PermissionDenied, "the bootstrap admin token reads no data; create a user with nscalectl and use its token")
 	}
 	return p.User, nil
+}
+
+// cancelled reports an error caused by the caller cancelling the call.
+func cancelled(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) {
+		return true
+	}
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Canceled
 }

@@ -63,6 +63,9 @@ func Columns(task taskplan.Task) []string {
 	return out
 }
 
+// readBufferSize is how much of a column chunk one range read fetches.
+const readBufferSize = 1 << 20
+
 // Parquet reads the Parquet object of size bytes behind r, which is read
 // with ranged reads only (ReadAt), and calls fn with each record batch. A
 // batch holds exactly columns, the top-level column names, in that order
@@ -174,7 +177,14 @@ func (s *scanner) classify(ctx context.Context, err error) error {
 func (s *scanner) run(ctx context.Context, sr *io.SectionReader, columns []string, rowGroups []int, batchSize int, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
 	var pf *file.Reader
 	if err := arrowCall(func() (err error) {
-		pf, err = file.NewParquetReader(sr, file.WithReadProps(parquet.NewReaderProperties(mem)))
+		// Column chunks are read through a buffer rather than whole: a
+		// chunk of a 128 MiB row group would otherwise sit in memory for
+		// each column of each stream. More, smaller range requests buy
+		// the agent's memory bound.
+		props := parquet.NewReaderProperties(mem)
+		props.BufferedStreamEnabled = true
+		props.BufferSize = readBufferSize
+		pf, err = file.NewParquetReader(sr, file.WithReadProps(props))
 		return err
 	}); err != nil {
 		return err

@@ -304,9 +304,10 @@ func (q *queryParser) tableQuery(sel *pg.SelectStmt, rv *pg.RangeVar) (*Query, e
 	return out, nil
 }
 
-// wrapperQuery flattens SELECT * FROM (query) alias [WHERE f] [LIMIT n],
-// the shape Spark's JDBC source gives a query: the filters are ANDed and
-// the smaller limit wins.
+// wrapperQuery flattens SELECT {* | columns} FROM (query) alias [WHERE f]
+// [LIMIT n], the shape Spark's JDBC source gives a query: the outer columns
+// name the subquery's output, the filters are ANDed and the smaller limit
+// wins.
 func (q *queryParser) wrapperQuery(sel *pg.SelectStmt, rs *pg.RangeSubselect, nesting int) (*Query, error) {
 	src := q.p.src
 	if nesting >= maxQueryNesting {
@@ -326,8 +327,10 @@ func (q *queryParser) wrapperQuery(sel *pg.SelectStmt, rs *pg.RangeSubselect, ne
 		}
 		qual.alias = rs.Alias.Aliasname
 	}
-	// The outer select list must be * (or alias.*).
-	if _, _, err := q.selectList(sel, qual, true); err != nil {
+	// The outer select list is * or columns of the subquery's output
+	// (Spark's query option: SELECT "a","b" FROM (query) SPARK_GEN_SUBQ_0).
+	star, outerCols, err := q.selectList(sel, qual, false)
+	if err != nil {
 		return nil, err
 	}
 	out, err := q.selectStmt(inner, nesting+1)
@@ -343,6 +346,36 @@ func (q *queryParser) wrapperQuery(sel *pg.SelectStmt, rs *pg.RangeSubselect, ne
 			return nil, err
 		}
 		out.Where = andOf(out.Where, where)
+	}
+	if !star {
+		cols := make([]SelectColumn, len(outerCols))
+		for i, oc := range outerCols {
+			ref := &sqlsubset.Column{Name: oc.Name, Path: oc.Path}
+			if !out.Star {
+				var found *SelectColumn
+				for j := range out.Columns {
+					if out.Columns[j].outputName() == oc.Name {
+						if found != nil {
+							return nil, errAt(src, q.kwPos("select"), "select list: column %s is ambiguous in the subquery's select list", sqlsubset.QuoteIdent(oc.Name))
+						}
+						found = &out.Columns[j]
+					}
+				}
+				if found == nil {
+					return nil, errAt(src, q.kwPos("select"), "select list: column %s is not in the subquery's select list", sqlsubset.QuoteIdent(oc.Name))
+				}
+				ref.Name, ref.Path = found.Name, append(append([]string(nil), found.Path...), oc.Path...)
+			}
+			if len(ref.Path) == 0 {
+				ref.Path = nil
+			}
+			c := SelectColumn{Name: ref.Name, Path: ref.Path, Alias: oc.Alias}
+			if c.Alias == "" && oc.outputName() != c.outputName() {
+				c.Alias = oc.outputName()
+			}
+			cols[i] = c
+		}
+		out.Star, out.Columns = false, cols
 	}
 	limit, err := q.limit(sel)
 	if err != nil {

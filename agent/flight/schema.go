@@ -50,7 +50,19 @@ func taskSchema(t taskplan.Task) (*arrow.Schema, error) {
 		if c.FilterOnly {
 			continue
 		}
-		f, err := field(c.OutputName(), c.Type)
+		typ := c.Type
+		if len(c.Field) > 0 {
+			st, err := sqlsubset.ParseType(c.Type)
+			if err != nil {
+				return nil, apierr.Wrap(apierr.Internal, err, "column %s", c.Name)
+			}
+			ft, err := taskplan.FieldType(st, c.Field)
+			if err != nil {
+				return nil, apierr.Wrap(apierr.Internal, err, "column %s", c.Name)
+			}
+			typ = ft.String()
+		}
+		f, err := field(c.OutputName(), typ)
 		if err != nil {
 			return nil, err
 		}

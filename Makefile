@@ -53,7 +53,13 @@ bench:
 bench-integration: tools
 	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./integration/...
 
+## generate: regenerate committed code (internal/agentapi from agentapi.proto).
+## Needs protoc (Debian: apt-get install protobuf-compiler); the Go plugins
+## are installed into $(NSCALE_CACHE)/bin at the pinned versions.
 generate:
+	@command -v protoc >/dev/null || { echo "generate: protoc is missing (apt-get install protobuf-compiler)"; exit 1; }
+	GOBIN=$(NSCALE_CACHE)/bin $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	GOBIN=$(NSCALE_CACHE)/bin $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 	$(GO) generate ./...
 
 clean:

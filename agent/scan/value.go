@@ -177,7 +177,7 @@ func floatAppender(bits int, app func(float64)) appendText {
 			app(math.Inf(-1))
 			return nil
 		}
-		if !decimalNumber(v) {
+		if !sqlsubset.IsDecimalNumber(v) {
 			return errors.New("want a decimal number")
 		}
 		x, err := strconv.ParseFloat(s, bits)
@@ -187,46 +187,6 @@ func floatAppender(bits int, app func(float64)) appendText {
 		app(x)
 		return nil
 	}
-}
-
-// decimalNumber accepts [+-]digits[.digits][(e|E)[+-]digits] (also .5 and
-// 5.), and nothing strconv would take beyond that (hex, underscores,
-// words).
-func decimalNumber(s []byte) bool {
-	i := 0
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
-	}
-	digits := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-		digits++
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			digits++
-		}
-	}
-	if digits == 0 {
-		return false
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		exp := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			exp++
-		}
-		if exp == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 var ten = decimal128.FromU64(10)

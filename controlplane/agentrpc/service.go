@@ -13,8 +13,8 @@ package agentrpc
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"

@@ -141,7 +141,7 @@ func PartitionValue(t sqlsubset.Type, raw string) (*sqlsubset.Literal, error) {
 		if t.ID == sqlsubset.Float32 {
 			size = 32
 		}
-		if !decimalNumber(raw) {
+		if !sqlsubset.IsDecimalNumber(raw) {
 			return nil, fmt.Errorf("want a decimal number")
 		}
 		v, err := strconv.ParseFloat(raw, size)
@@ -173,45 +173,6 @@ func PartitionValue(t sqlsubset.Type, raw string) (*sqlsubset.Literal, error) {
 		return sqlsubset.TimestampLiteral(v, t.Unit, t.TZ), nil
 	}
 	return nil, fmt.Errorf("type %s cannot be a partition column", t)
-}
-
-// decimalNumber accepts [+-]digits[.digits][(e|E)[+-]digits] (no hex, no
-// underscores, no inf/nan words that strconv would take).
-func decimalNumber(s string) bool {
-	i := 0
-	if i < len(s) && (s[i] == '+' || s[i] == '-') {
-		i++
-	}
-	digits := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-		digits++
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			digits++
-		}
-	}
-	if digits == 0 {
-		return false
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		exp := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-			exp++
-		}
-		if exp == 0 {
-			return false
-		}
-	}
-	return i == len(s)
 }
 
 // parseDecimal returns the unscaled value of s at scale, in the form

@@ -124,7 +124,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	srv, err := flight.New(flight.Config{
 		ControlPlane: cp,
 		Keys:         keys,
-		Fetch:        fetch.Config{Logger: a.log},
+		Fetch:        fetch.Config{Logger: a.log, ReadAhead: 1 << 20},
 		Allocator:    budget,
 		Budget:       budget,
 		Logger:       a.log,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nscale/nscale/controlplane/planner"
+	"github.com/nscale/nscale/controlplane/statement"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
@@ -88,6 +89,13 @@ func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServ
 func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.PlanRequest, plan *planner.Plan, err error) {
 	detail := map[string]any{"schema_only": req.GetSchemaOnly()}
 	e := store.AuditEvent{Actor: user, Action: "query.plan", Statement: req.GetSql(), Outcome: outcome(err)}
+	if plan == nil {
+		// A refused plan still names the table it was for, when the SQL
+		// parses: a reviewer looks for attempts on a table.
+		if q, perr := statement.ParseQuery(req.GetSql()); perr == nil {
+			e.Target = "table " + q.Table.Database + "." + q.Table.Table
+		}
+	}
 	if plan != nil {
 		e.Target = "table " + plan.Table
 		e.RequestID = plan.QueryID

@@ -256,7 +256,7 @@ func TestPlanStreamsPagesAndAudits(t *testing.T) {
 			continue
 		}
 		ok = ok || ev.Outcome == "ok" && strings.Contains(string(ev.Detail), h.QueryId) && strings.Contains(string(ev.Detail), `"tasks":3`)
-		denied = denied || ev.Outcome == "denied" && strings.Contains(string(ev.Detail), "column country")
+		denied = denied || ev.Outcome == "denied" && strings.Contains(string(ev.Detail), "column country") && ev.Target == "table sales.tx"
 	}
 	if !ok || !denied {
 		t.Fatalf("audit lacks the plan (%v) or the refusal (%v): %+v", ok, denied, events)

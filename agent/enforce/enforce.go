@@ -46,6 +46,7 @@ type column struct {
 	out   string   // output name
 	only  bool     // filter-only: used by the predicate, not returned
 	field []string // output only this field path of the struct
+	konst *int64   // a constant column: nothing is read
 	typ   arrow.DataType
 	mask  *sqlsubset.Mask
 	cell  *compiled // nil = always visible
@@ -98,7 +99,7 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 		if err != nil {
 			return nil, fmt.Errorf("enforce: column %q: %w", c.Name, err)
 		}
-		col := column{name: c.Name, out: c.OutputName(), only: c.FilterOnly, typ: dt}
+		col := column{name: c.Name, out: c.OutputName(), only: c.FilterOnly, typ: dt, konst: c.Const}
 		if c.Mask != nil {
 			m := *c.Mask
 			if err := mask.Check(m, dt); err != nil {
@@ -201,6 +202,10 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 		}
 	}
 	for _, c := range e.cols {
+		if c.konst != nil {
+			cols = append(cols, constInt64(e.mem, *c.konst, len(keep)))
+			continue
+		}
 		in, err := get(c.name)
 		if err != nil {
 			release()
@@ -389,4 +394,15 @@ func nullWhere(mem memory.Allocator, a arrow.Array, visible []bool) (arrow.Array
 	buf.Release()
 	defer nd.Release()
 	return array.MakeFromData(nd), nil
+}
+
+// constInt64 is n copies of v.
+func constInt64(mem memory.Allocator, v int64, n int) arrow.Array {
+	b := array.NewInt64Builder(mem)
+	defer b.Release()
+	b.Reserve(n)
+	for range n {
+		b.UnsafeAppend(v)
+	}
+	return b.NewArray()
 }

@@ -111,3 +111,27 @@ func TestStructFieldHidesChildrenOfNullStructs(t *testing.T) {
 		}
 	}
 }
+
+// A constant column (SELECT 1) has one value per row that passes.
+func TestConstantColumn(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := input(mem)
+	defer in.Release()
+	one := int64(1)
+	e, err := New(taskplan.Task{
+		Columns:   []taskplan.Column{{Name: "_nscale_const_0", As: "1", Type: "int64", Const: &one}, {Name: "region", Type: "string", FilterOnly: true}},
+		RowFilter: tree(eq(col("region"), str("eu"))),
+	}, testKey, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Apply(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	if got := rows(out); !reflect.DeepEqual(got, [][]string{{"1"}, {"1"}}) || out.Schema().Field(0).Name != "1" {
+		t.Fatalf("rows %v schema %v", got, out.Schema())
+	}
+}

@@ -50,7 +50,9 @@ func Columns(task taskplan.Task) []string {
 		}
 	}
 	for _, c := range task.Columns {
-		add(c.Name)
+		if c.Const == nil { // a constant column reads nothing
+			add(c.Name)
+		}
 	}
 	if task.RowFilter.Expr != nil {
 		add(sqlsubset.Columns(task.RowFilter.Expr)...)

@@ -18,6 +18,9 @@ import (
 func catalogTypes(t taskplan.Task) (map[string]arrow.DataType, error) {
 	out := make(map[string]arrow.DataType, len(t.Columns))
 	for _, c := range t.Columns {
+		if c.Const != nil {
+			continue
+		}
 		st, err := sqlsubset.ParseType(c.Type)
 		if err != nil {
 			return nil, apierr.Wrap(apierr.InvalidArgument, err, "column %s", c.Name)

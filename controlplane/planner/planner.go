@@ -247,7 +247,23 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 	} else {
 		outNames := map[string]bool{}
 		selected := map[string]bool{}
-		for _, sc := range q.Columns {
+		for i, sc := range q.Columns {
+			if sc.Const != nil {
+				// SELECT 1: a column of the constant, nothing read for it.
+				out := sc.Name
+				if sc.Alias != "" {
+					out = sc.Alias
+				}
+				if outNames[out] {
+					return nil, apierr.New(apierr.InvalidArgument, "output column name %s appears twice", out)
+				}
+				outNames[out] = true
+				v := sc.Const.Int
+				tc := taskplan.Column{Name: fmt.Sprintf("_nscale_const_%d", i), As: out, Type: "int64", Const: &v}
+				taskCols = append(taskCols, tc)
+				schema = append(schema, taskplan.Column{Name: out, Type: "int64"})
+				continue
+			}
 			c, ok := visible[sc.Name]
 			if !ok {
 				return nil, unavailable(sc.Name)

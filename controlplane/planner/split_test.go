@@ -173,3 +173,23 @@ func TestTextTasksCarryFileColumns(t *testing.T) {
 		t.Fatalf("format %s options %v", task.Format, task.FormatOptions)
 	}
 }
+
+// Spark's df.count() sends SELECT 1: a constant column, nothing read for
+// it, the row filter and WHERE still applied.
+func TestSelectConstant(t *testing.T) {
+	e := newEnv(t, 0)
+	p, err := e.pl.Plan(context.Background(), "alice", "SELECT 1 FROM sales.tx WHERE id > 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(p.Schema); got != "1:int64" {
+		t.Fatalf("schema = %s, want 1:int64", got)
+	}
+	task := e.tasks(t, "alice", p)[0]
+	if got := names(task.Columns); got != "_nscale_const_0:int64 as 1,id:int64 (filter)" || task.RowFilter.Expr == nil {
+		t.Fatalf("task columns = %s, row filter %v", got, task.RowFilter.Expr)
+	}
+	if _, err := e.pl.Plan(context.Background(), "mallory", "SELECT 1 FROM sales.tx"); !apierr.Is(err, apierr.PermissionDenied) {
+		t.Fatalf("SELECT 1 without a grant: %v", err)
+	}
+}

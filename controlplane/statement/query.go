@@ -2,6 +2,7 @@ package statement
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -29,6 +30,9 @@ type SelectColumn struct {
 	Name  string
 	Path  []string
 	Alias string
+	// Const, when set, is an integer constant selected for every row
+	// (SELECT 1 FROM t); Name is then its text.
+	Const *sqlsubset.Literal
 }
 
 // maxQueryNesting bounds how many SPARK_GEN_SUBQ-style wrappers nest.
@@ -350,11 +354,15 @@ func (q *queryParser) wrapperQuery(sel *pg.SelectStmt, rs *pg.RangeSubselect, ne
 	if !star {
 		cols := make([]SelectColumn, len(outerCols))
 		for i, oc := range outerCols {
+			if oc.Const != nil {
+				cols[i] = oc
+				continue
+			}
 			ref := &sqlsubset.Column{Name: oc.Name, Path: oc.Path}
 			if !out.Star {
 				var found *SelectColumn
 				for j := range out.Columns {
-					if out.Columns[j].outputName() == oc.Name {
+					if out.Columns[j].Const == nil && out.Columns[j].outputName() == oc.Name {
 						if found != nil {
 							return nil, errAt(src, q.kwPos("select"), "select list: column %s is ambiguous in the subquery's select list", sqlsubset.QuoteIdent(oc.Name))
 						}
@@ -537,6 +545,13 @@ func (q *queryParser) selectList(sel *pg.SelectStmt, qual qualifier, starOnly bo
 		}
 		if starOnly {
 			return false, nil, q.errAt(rt.Location, "a subquery in FROM is supported only as SELECT * FROM (query) alias [WHERE ...] [LIMIT n]")
+		}
+		if ac := rt.Val.GetAConst(); ac != nil && ac.GetIval() != nil && !ac.Isnull && len(rt.Indirection) == 0 {
+			// SELECT 1 FROM t: Spark's query when it needs no column
+			// (df.count()); one integer per row.
+			v := int64(ac.GetIval().Ival)
+			cols = append(cols, SelectColumn{Name: strconv.FormatInt(v, 10), Alias: rt.Name, Const: sqlsubset.Int64Literal(v)})
+			continue
 		}
 		col, err := q.selectColumn(&c, rt)
 		if err != nil {

@@ -110,6 +110,10 @@ var validQueries = []queryCase{
 				qcmp(sqlsubset.Eq, qcol("a"), sqlsubset.Int64Literal(1)), qcmp(sqlsubset.Eq, qcol("b"), sqlsubset.Int64Literal(2)),
 				&sqlsubset.IsNull{Expr: qcol("email")}, qcmp(sqlsubset.Gt, qcol("id"), sqlsubset.Int64Literal(3))),
 		}},
+	// Spark's df.count(): SELECT 1 when no column is needed.
+	{sql: `SELECT 1 FROM db.t WHERE ("a" > 1)`, want: statement.Query{Table: dbT, Columns: []statement.SelectColumn{{Name: "1", Const: sqlsubset.Int64Literal(1)}},
+		Where: qcmp(sqlsubset.Gt, qcol("a"), sqlsubset.Int64Literal(1))}},
+	{sql: `SELECT 1 FROM (SELECT a FROM db.t) SPARK_GEN_SUBQ_0`, want: statement.Query{Table: dbT, Columns: []statement.SelectColumn{{Name: "1", Const: sqlsubset.Int64Literal(1)}}}},
 	// Spark's query option: the outer list names the subquery's output.
 	{sql: `SELECT "id","e" FROM (SELECT id, email AS e, country FROM sales.tx WHERE country = 'DE') SPARK_GEN_SUBQ_0 WHERE ("e" IS NOT NULL)`,
 		want: statement.Query{Table: salesTx, Columns: []statement.SelectColumn{sc("id"), scAs("e", "email")},
@@ -167,7 +171,7 @@ var invalidQueries = []badQuery{
 	{"WITH x AS (SELECT a FROM db.t) SELECT * FROM x", "WITH (common table expressions)", "line 1, column 1"},
 	{"SELECT lower(a) FROM db.t", "function lower() in the select list", "line 1, column 8"},
 	{"SELECT a + 1 FROM db.t", "an expression in the select list", "line 1, column 10"},
-	{"SELECT 1 FROM db.t", "a literal in the select list", "line 1, column 8"},
+	{"SELECT 1.5 FROM db.t", "a literal in the select list", "line 1, column 8"},
 	{"SELECT CAST(a AS INT) FROM db.t", "CAST in the select list", "line 1, column 8"},
 	{"SELECT * , a FROM db.t", "* cannot be combined", "line 1, column 12"},
 	{"SELECT x.* FROM db.t", "x.* does not name the table", "line 1, column 8"},

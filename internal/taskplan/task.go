@@ -119,6 +119,9 @@ type Column struct {
 	// Name (after its cell filter and mask); Type stays the column's type.
 	// The value is NULL where the struct or a field on the path is NULL.
 	Field []string
+	// Const, when set, makes this a column of that int64 constant (SELECT 1,
+	// Spark's count): nothing is read for it. Name is then a placeholder.
+	Const *int64
 }
 
 // OutputName is the name the column has in the task's output.
@@ -175,6 +178,7 @@ type wireColumn struct {
 	CellFilter sqlsubset.Tree `json:"cell_filter"`
 	FilterOnly bool           `json:"filter_only,omitempty"`
 	Field      []string       `json:"field,omitempty"`
+	Const      *int64         `json:"const,omitempty"`
 }
 
 type wireMask struct {
@@ -259,6 +263,9 @@ func (t Task) Validate() error {
 		typ, err := sqlsubset.ParseType(c.Type)
 		if err != nil {
 			return invalid("column %q: %v", c.Name, err)
+		}
+		if c.Const != nil && (typ.ID != sqlsubset.Int64 || c.Mask != nil || c.CellFilter.Expr != nil || c.FilterOnly || len(c.Field) > 0) {
+			return invalid("column %q: a constant column is a plain int64", c.Name)
 		}
 		if len(c.Field) > 0 {
 			if c.FilterOnly {
@@ -411,7 +418,7 @@ func Canonical(t Task) ([]byte, error) {
 	}
 	w.Columns = make([]wireColumn, len(t.Columns))
 	for i, c := range t.Columns {
-		wc := wireColumn{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly, Field: c.Field}
+		wc := wireColumn{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly, Field: c.Field, Const: c.Const}
 		if c.Mask != nil {
 			wc.Mask = &wireMask{Func: c.Mask.Func, Args: c.Mask.Args}
 		}
@@ -473,7 +480,7 @@ func decodeTask(payload []byte) (Task, error) {
 	if len(w.Columns) > 0 {
 		t.Columns = make([]Column, len(w.Columns))
 		for i, c := range w.Columns {
-			col := Column{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly, Field: c.Field}
+			col := Column{Name: c.Name, As: c.As, Type: c.Type, CellFilter: c.CellFilter, FilterOnly: c.FilterOnly, Field: c.Field, Const: c.Const}
 			if c.Mask != nil {
 				col.Mask = &sqlsubset.Mask{Func: c.Mask.Func, Args: c.Mask.Args}
 			}

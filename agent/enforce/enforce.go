@@ -63,6 +63,7 @@ type Enforcer struct {
 	outIdx    []int         // indices into inner of the output columns
 	rowFilter *compiled
 	predicate *compiled
+	predCols  map[string]bool // columns the predicate reads
 	limit     int64 // 0 = none
 	returned  int64
 }
@@ -145,7 +146,9 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 		if e.predicate, err = compile(task.Predicate.Expr); err != nil {
 			return nil, fmt.Errorf("enforce: predicate: %w", err)
 		}
+		e.predCols = map[string]bool{}
 		for _, n := range sqlsubset.Columns(task.Predicate.Expr) {
+			e.predCols[n] = true
 			if !names[n] {
 				return nil, fmt.Errorf("enforce: predicate references %q, which is not a task column", n)
 			}
@@ -242,8 +245,10 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 			}
 			out = nulled
 		}
-		// 3. Mask.
-		if c.mask != nil {
+		// 3. Mask: now the columns the predicate reads, the others after
+		// the predicate has dropped its rows (masks are row by row, so the
+		// output is the same, for a fraction of the work).
+		if c.mask != nil && !e.maskLater(c) {
 			masked, err := mask.Apply(e.mem, out, *c.mask, e.key)
 			out.Release()
 			if err != nil {
@@ -274,6 +279,15 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 			}
 			res = filtered
 		}
+	}
+
+	if e.predicate != nil {
+		masked, err := e.maskRest(res)
+		res.Release()
+		if err != nil {
+			return nil, err
+		}
+		res = masked
 	}
 
 	// Output columns, by output name.
@@ -405,4 +419,36 @@ func constInt64(mem memory.Allocator, v int64, n int) arrow.Array {
 		b.UnsafeAppend(v)
 	}
 	return b.NewArray()
+}
+
+// maskLater reports a masked column the predicate does not read: it is
+// masked after the predicate (maskRest).
+func (e *Enforcer) maskLater(c column) bool {
+	return e.predicate != nil && !e.predCols[c.name]
+}
+
+// maskRest masks the columns maskLater deferred; res is not released.
+func (e *Enforcer) maskRest(res arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, len(e.cols))
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for j, c := range e.cols {
+		in := res.Column(j)
+		if c.mask == nil || !e.maskLater(c) {
+			in.Retain()
+			cols[j] = in
+			continue
+		}
+		masked, err := mask.Apply(e.mem, in, *c.mask, e.key)
+		if err != nil {
+			return nil, fmt.Errorf("enforce: mask of %q: %w", c.name, err)
+		}
+		cols[j] = masked
+	}
+	return array.NewRecordBatch(e.inner, cols, res.NumRows()), nil
 }

@@ -135,3 +135,29 @@ func TestConstantColumn(t *testing.T) {
 		t.Fatalf("rows %v schema %v", got, out.Schema())
 	}
 }
+
+// A mask the WHERE clause does not read is applied after the WHERE: the
+// output is the same as masking first.
+func TestMaskAfterPredicateSameOutput(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	in := input(mem)
+	defer in.Release()
+	run := func(pred sqlsubset.Expr) [][]string {
+		e, err := New(taskplan.Task{Columns: showLast4(cols("id", "card", "name"), "card"), Predicate: tree(pred)}, testKey, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.Apply(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Release()
+		return rows(out)
+	}
+	got := run(cmp(sqlsubset.Ge, col("id"), i64(2)))
+	want := [][]string{{"2", "xxxxxxxxxxxx0004", "Ōsaka"}, {"3", "NULL", "straße"}, {"4", "xxxxxxxxxxxx1111", "NULL"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("rows = %v, want %v", got, want)
+	}
+}

@@ -64,7 +64,7 @@ type Enforcer struct {
 	rowFilter *compiled
 	predicate *compiled
 	predCols  map[string]bool // columns the predicate reads
-	limit     int64 // 0 = none
+	limit     int64           // 0 = none
 	returned  int64
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -403,6 +404,7 @@ func TestEndToEndCorpus(t *testing.T) {
 				})
 			}
 			t.Run("audit", func(t *testing.T) { e.checkCorpusAudit(ctx, t) })
+			t.Run("metadata", func(t *testing.T) { e.checkMetadata(ctx, t) })
 			e.stop(t)
 		})
 	}
@@ -551,6 +553,44 @@ func (e *e2eEnv) checkCorpusAudit(ctx context.Context, t *testing.T) {
 		}
 		if len(reads) != *pd.Tasks || rows != int64(len(got.Rows)) || rows == 0 {
 			t.Errorf("%s: %d task.read events for %d tasks, %d rows returned in the audit, %d received", q.user, len(reads), *pd.Tasks, rows, len(got.Rows))
+		}
+	}
+}
+
+// checkMetadata: the Flight SQL metadata commands through the Rust client
+// answer from the catalog as each user may see it.
+func (e *e2eEnv) checkMetadata(ctx context.Context, t *testing.T) {
+	port := e.flightPort(t)
+	for _, tc := range []struct {
+		user           string
+		schemas, table []any
+	}{
+		{"ada", []any{"e2e"}, []any{"nscale", "e2e", "people", "TABLE"}},
+		{"tim", []any{"e2e"}, []any{"nscale", "e2e", "people", "TABLE"}},
+		{"zed", nil, nil},
+	} {
+		req := jsharness.FlightRequest{Host: "127.0.0.1", Port: port, Token: e.tokens[tc.user], Op: "getDbSchemas"}
+		got, err := jsharness.FlightSQL(ctx, req)
+		if err != nil {
+			t.Fatalf("%s getDbSchemas: %v", tc.user, err)
+		}
+		var schemas []any
+		for _, r := range got.Rows {
+			schemas = append(schemas, r[1])
+		}
+		if !reflect.DeepEqual(schemas, tc.schemas) {
+			t.Errorf("%s sees databases %v, want %v", tc.user, schemas, tc.schemas)
+		}
+		req.Op = "getTables"
+		got, err = jsharness.FlightSQL(ctx, req)
+		if err != nil {
+			t.Fatalf("%s getTables: %v", tc.user, err)
+		}
+		switch {
+		case tc.table == nil && len(got.Rows) != 0:
+			t.Errorf("%s sees tables %v, want none", tc.user, got.Rows)
+		case tc.table != nil && (len(got.Rows) != 1 || !reflect.DeepEqual(got.Rows[0], tc.table)):
+			t.Errorf("%s sees tables %v, want %v", tc.user, got.Rows, tc.table)
 		}
 	}
 }

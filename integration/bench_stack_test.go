@@ -16,9 +16,7 @@ package integration
 //     link fails), not uploaded.
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,7 +25,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -128,94 +125,12 @@ func benchBinary(tb testing.TB, name string) string {
 	return filepath.Join(benchBuild.dir, name)
 }
 
-// benchProc is a running binary whose JSON log lines are collected.
-type benchProc struct {
-	name  string
-	cmd   *exec.Cmd
-	mu    sync.Mutex
-	lines []string
-	done  chan struct{}
-	err   error
-}
-
-func startBenchProc(tb testing.TB, dir string, env []string, name string, args ...string) *benchProc {
-	tb.Helper()
-	p := &benchProc{name: name, cmd: exec.Command(benchBinary(tb, name), args...), done: make(chan struct{})}
-	p.cmd.Dir = dir
-	p.cmd.Env = env
-	pr, pw := io.Pipe()
-	p.cmd.Stderr = pw
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			if len(p.lines) < 10_000 {
-				p.lines = append(p.lines, sc.Text())
-			}
-			p.mu.Unlock()
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		p.err = p.cmd.Wait()
-		pw.Close()
-		close(p.done)
-	}()
-	tb.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if tb.Failed() {
-			tb.Logf("%s log:\n%s", name, p.log())
-		}
-	})
-	return p
-}
-
-func (p *benchProc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
-
-// waitLog waits for a JSON log line with msg and returns its fields.
-func (p *benchProc) waitLog(tb testing.TB, msg string, timeout time.Duration) map[string]any {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		p.mu.Lock()
-		for _, l := range p.lines {
-			var m map[string]any
-			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
-				p.mu.Unlock()
-				return m
-			}
-		}
-		p.mu.Unlock()
-		select {
-		case <-p.done:
-			tb.Fatalf("%s exited (%v) before logging %q:\n%s", p.name, p.err, msg, p.log())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	tb.Fatalf("%s: no %q log line within %s:\n%s", p.name, msg, timeout, p.log())
-	return nil
-}
-
 // benchStack is versitygw, a control plane and an agent, each its own
 // process as on a node, built without the race detector.
 type benchStack struct {
 	dir       string
 	s3        *s3test.Server
-	cp, agent *benchProc
+	cp, agent *daemon
 	api       string // control plane REST address
 	flight    string // agent Flight SQL address
 	adminFile string
@@ -236,7 +151,7 @@ func startBenchStack(tb testing.TB, agentEnv ...string) *benchStack {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	s.cp = startBenchProc(tb, s.dir, os.Environ(), "nscale-controlplane", "--config", cfg,
+	s.cp = startPath(tb, benchBinary(tb, "nscale-controlplane"), s.dir, os.Environ(), "--config", cfg,
 		"--api-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0", "--agent-api-listen", "127.0.0.1:0", "--shutdown-timeout", "5s")
 	m := s.cp.waitLog(tb, "control plane starting", 60*time.Second)
 	s.api = m["api"].(string)
@@ -247,7 +162,7 @@ func startBenchStack(tb testing.TB, agentEnv ...string) *benchStack {
 		tb.Fatal(err)
 	}
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}, agentEnv...)
-	s.agent = startBenchProc(tb, agentDir, env, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
+	s.agent = startPath(tb, benchBinary(tb, "nscale-agent"), agentDir, env, "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
 		"--flight-listen", "127.0.0.1:0", "--socket", "",
 		"--control-plane", m["agent_api"].(string), "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"),
 		"--shutdown-timeout", "5s")

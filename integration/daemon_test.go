@@ -49,6 +49,7 @@ func bin(name string) string { return filepath.Join(binDir, name) }
 
 // daemon is a running binary whose JSON log lines are collected.
 type daemon struct {
+	name   string
 	cmd    *exec.Cmd
 	mu     sync.Mutex
 	lines  []string
@@ -62,10 +63,17 @@ func start(t *testing.T, dir string, env []string, name string, args ...string) 
 	return startEnv(t, dir, append(os.Environ(), env...), name, args...)
 }
 
-// startEnv starts a binary with exactly env as its environment.
-func startEnv(t *testing.T, dir string, env []string, name string, args ...string) *daemon {
+// startEnv starts a test binary with exactly env as its environment.
+func startEnv(t testing.TB, dir string, env []string, name string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{cmd: exec.Command(bin(name), args...), done: make(chan struct{})}
+	return startPath(t, bin(name), dir, env, args...)
+}
+
+// startPath starts the binary at path (the tests' race build, or the
+// benchmarks' plain one) and kills it at the end of the test.
+func startPath(t testing.TB, path, dir string, env []string, args ...string) *daemon {
+	t.Helper()
+	d := &daemon{name: filepath.Base(path), cmd: exec.Command(path, args...), done: make(chan struct{})}
 	d.cmd.Dir = dir
 	d.cmd.Env = env
 	pr, pw := io.Pipe()
@@ -75,11 +83,15 @@ func startEnv(t *testing.T, dir string, env []string, name string, args ...strin
 	}
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			d.mu.Lock()
-			d.lines = append(d.lines, sc.Text())
+			if len(d.lines) < 10_000 { // a long benchmark must not grow without bound
+				d.lines = append(d.lines, sc.Text())
+			}
 			d.mu.Unlock()
 		}
+		_, _ = io.Copy(io.Discard, pr)
 	}()
 	go func() {
 		d.err = d.cmd.Wait()
@@ -94,7 +106,7 @@ func startEnv(t *testing.T, dir string, env []string, name string, args ...strin
 			<-d.done
 		}
 		if t.Failed() {
-			t.Logf("%s log:\n%s", name, d.log())
+			t.Logf("%s log:\n%s", d.name, d.log())
 		}
 	})
 	return d
@@ -107,7 +119,7 @@ func (d *daemon) log() string {
 }
 
 // waitLog waits for a JSON log line with msg and returns its fields.
-func (d *daemon) waitLog(t *testing.T, msg string, timeout time.Duration) map[string]any {
+func (d *daemon) waitLog(t testing.TB, msg string, timeout time.Duration) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -122,7 +134,7 @@ func (d *daemon) waitLog(t *testing.T, msg string, timeout time.Duration) map[st
 		d.mu.Unlock()
 		select {
 		case <-d.done:
-			t.Fatalf("process exited (%v) before logging %q:\n%s", d.err, msg, d.log())
+			t.Fatalf("%s exited (%v) before logging %q:\n%s", d.name, d.err, msg, d.log())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -131,7 +143,7 @@ func (d *daemon) waitLog(t *testing.T, msg string, timeout time.Duration) map[st
 }
 
 // exit waits for the process and returns its exit status.
-func (d *daemon) exit(t *testing.T, timeout time.Duration) int {
+func (d *daemon) exit(t testing.TB, timeout time.Duration) int {
 	t.Helper()
 	select {
 	case <-d.done:

@@ -10,28 +10,32 @@ import (
 	"github.com/nscale/nscale/internal/sqlsubset"
 )
 
+// partitionColumn is a partition column with its parsed type, parsed once
+// per plan rather than once per file.
+type partitionColumn struct {
+	name string
+	typ  sqlsubset.Type
+}
+
 // partitionValues gives the agent a file's partition values in the task's
 // canonical text (see taskplan.Object.Partition). A value that does not fit
 // its column's type fails the plan: guessing would serve wrong values.
-func partitionValues(f store.File, cols []store.Column, table string) (map[string]*string, error) {
+func partitionValues(f store.File, cols []partitionColumn, table string) (map[string]*string, error) {
 	if len(cols) == 0 {
 		return nil, nil
 	}
 	out := make(map[string]*string, len(cols))
 	for _, c := range cols {
-		raw, ok := f.Partition[c.Name]
+		raw, ok := f.Partition[c.name]
 		if !ok {
-			return nil, apierr.New(apierr.FailedPrecondition, "file %s of %s has no value for partition column %s; run REFRESH TABLE %s", f.Path, table, c.Name, table)
+			return nil, apierr.New(apierr.FailedPrecondition, "file %s of %s has no value for partition column %s; run REFRESH TABLE %s", f.Path, table, c.name, table)
 		}
-		t, err := sqlsubset.ParseType(c.Type)
-		if err != nil {
-			return nil, apierr.Wrap(apierr.Internal, err, "partition column %s of %s", c.Name, table)
-		}
+		t := c.typ
 		lit, err := discovery.PartitionValue(t, raw)
 		if err != nil {
 			return nil, apierr.New(apierr.FailedPrecondition, "file %s of %s: partition value %q is not a %s: %v", f.Path, table, raw, t, err)
 		}
-		out[c.Name] = literalText(lit)
+		out[c.name] = literalText(lit)
 	}
 	return out, nil
 }

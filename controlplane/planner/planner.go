@@ -411,6 +411,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 		}
 		base.FormatOptions = opts
 	}
+	var pcols []partitionColumn
 	for _, c := range table.PartitionColumns() {
 		if base.PartitionColumns == nil {
 			base.PartitionColumns = map[string]string{}
@@ -420,6 +421,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 			return nil, apierr.Wrap(apierr.Internal, err, "partition column %s of %s", c.Name, tableName)
 		}
 		base.PartitionColumns[c.Name] = t.String()
+		pcols = append(pcols, partitionColumn{name: c.Name, typ: t})
 	}
 
 	var group []taskplan.Object
@@ -472,7 +474,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 					return nil, err
 				}
 			}
-			pv, err := partitionValues(f, table.PartitionColumns(), tableName)
+			pv, err := partitionValues(f, pcols, tableName)
 			if err != nil {
 				return nil, err
 			}

@@ -64,6 +64,7 @@ type Enforcer struct {
 	rowFilter *compiled
 	predicate *compiled
 	predCols  map[string]bool // columns the predicate reads
+	deferred  bool            // some masks wait until after the predicate
 	limit     int64           // 0 = none
 	returned  int64
 }
@@ -153,6 +154,9 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 				return nil, fmt.Errorf("enforce: predicate references %q, which is not a task column", n)
 			}
 		}
+	}
+	for _, c := range e.cols {
+		e.deferred = e.deferred || c.mask != nil && e.maskLater(c)
 	}
 	return e, nil
 }
@@ -281,7 +285,7 @@ func (e *Enforcer) Apply(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 		}
 	}
 
-	if e.predicate != nil {
+	if e.deferred {
 		masked, err := e.maskRest(res)
 		res.Release()
 		if err != nil {

@@ -136,7 +136,11 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 		return apierr.Wrap(apierr.Internal, err, "store: embedded migrations are broken")
 	}
 	ms = ms[:min(target, len(ms))]
-	c, err := s.db.Conn(ctx)
+	var c *sql.Conn
+	err = retryBusy(ctx, s.dialect, func() (err error) {
+		c, err = s.db.Conn(ctx)
+		return err
+	})
 	if err != nil {
 		return unavailable(s.dialect, conn{target: s.target, secret: s.secret}, s.timeout, err)
 	}

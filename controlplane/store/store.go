@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nscale/nscale/internal/apierr"
@@ -104,12 +105,15 @@ func (s *Store) ReadOnly() bool { return s.readOnly }
 func (s *Store) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err := s.db.PingContext(ctx)
-	if err == nil && s.dialect == SQLite {
-		// Opening a SQLite file reads nothing; this reads its header.
-		var n int
-		err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&n)
-	}
+	err := retryBusy(ctx, s.dialect, func() error {
+		err := s.db.PingContext(ctx)
+		if err == nil && s.dialect == SQLite {
+			// Opening a SQLite file reads nothing; this reads its header.
+			var n int
+			err = s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&n)
+		}
+		return err
+	})
 	if err != nil {
 		return unavailable(s.dialect, conn{target: s.target, secret: s.secret}, s.timeout, err)
 	}
@@ -143,5 +147,23 @@ func (s *Store) dbErr(err error, what string) error {
 		return apierr.Wrap(apierr.Unavailable, scrub(err, s.secret), "store: %s: %s database at %s unavailable", what, s.dialect, s.target)
 	default:
 		return apierr.Wrap(apierr.Internal, scrub(err, s.secret), "store: %s", what)
+	}
+}
+
+// retryBusy runs f again while SQLite answers SQLITE_BUSY, until ctx ends.
+// A new connection switches the file to WAL, and two processes doing that
+// at once get SQLITE_BUSY at once: SQLite does not call the busy handler
+// for that lock, so busy_timeout alone does not cover it.
+func retryBusy(ctx context.Context, d Dialect, f func() error) error {
+	for {
+		err := f()
+		if err == nil || d != SQLite || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }

@@ -39,4 +39,33 @@ if [ -f "$ROOT/integration/js/package-lock.json" ]; then
     (cd "$JS" && npm install --no-audit --no-fund --loglevel=error)
   fi
 fi
+# Python clients and tools (PySpark, pyarrow, ADBC, DuckDB, schemathesis):
+# a venv in the cache, rebuilt only when the committed lock changes.
+REQ="$ROOT/integration/python/requirements.txt"
+VENV="$CACHE/venv"
+if ! cmp -s "$REQ" "$VENV/requirements.committed" 2>/dev/null || [ ! -x "$VENV/bin/python" ]; then
+  command -v python3 >/dev/null || { echo "tools: python3 is missing; install Python 3.11" >&2; exit 1; }
+  echo "tools: creating the Python venv $VENV from integration/python/requirements.txt (about 1 GB the first time)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
+  cp "$REQ" "$VENV/requirements.committed"
+fi
+
+# The Arrow Flight SQL JDBC driver, from Maven Central, checked by sha256.
+JDBC_VERSION=18.3.0
+JDBC_SHA256=3f418b46c880e263558c5de669bdbede2c5d4375527ced116fb29f795b03704c
+JAR="$CACHE/jars/flight-sql-jdbc-driver-$JDBC_VERSION.jar"
+if [ ! -f "$JAR" ] || ! echo "$JDBC_SHA256  $JAR" | sha256sum --check --status; then
+  echo "tools: downloading flight-sql-jdbc-driver $JDBC_VERSION into $CACHE/jars"
+  mkdir -p "$CACHE/jars"
+  curl -fsSL --retry 3 -o "$JAR.part" \
+    "https://repo.maven.apache.org/maven2/org/apache/arrow/flight-sql-jdbc-driver/$JDBC_VERSION/flight-sql-jdbc-driver-$JDBC_VERSION.jar"
+  if ! echo "$JDBC_SHA256  $JAR.part" | sha256sum --check --status; then
+    echo "tools: flight-sql-jdbc-driver-$JDBC_VERSION.jar does not match its pinned sha256" >&2; rm -f "$JAR.part"; exit 1
+  fi
+  mv "$JAR.part" "$JAR"
+fi
+command -v java >/dev/null || { echo "tools: java is missing; Spark needs Java 17 (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+
 echo "tools: ready in $CACHE"

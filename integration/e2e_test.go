@@ -357,8 +357,9 @@ func notIn(sub, all [][]any) string {
 }
 
 // e2eDialects are the control plane's store dialects the corpus runs on.
-// PostgreSQL gets a fresh database (storetest), dropped after the test; an
-// unreachable server skips, or fails under CI=true.
+// PostgreSQL and MariaDB get a fresh database (storetest) on the test
+// process's own server (internal/dbtest), dropped after the test; a server
+// that cannot be had skips, or fails under CI=true.
 var e2eDialects = []struct {
 	name string
 	opts func(t *testing.T) stackOptions
@@ -367,6 +368,10 @@ var e2eDialects = []struct {
 	{"postgres", func(t *testing.T) stackOptions {
 		cfg := storetest.Config(t, store.Postgres)
 		return stackOptions{cpArgs: []string{"--store-dialect", "postgres", "--store-dsn", cfg.DSN}}
+	}},
+	{"mysql", func(t *testing.T) stackOptions {
+		cfg := storetest.Config(t, store.MySQL)
+		return stackOptions{cpArgs: []string{"--store-dialect", "mysql", "--store-dsn", cfg.DSN}}
 	}},
 }
 

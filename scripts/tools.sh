@@ -9,6 +9,31 @@ mkdir -p "$CACHE/bin"
 VERSITYGW_VERSION=v1.8.0
 STATICCHECK_VERSION=v0.8.2
 
+# PostgreSQL 15 and MariaDB 10.11 from Debian's packages: the tests start
+# their own throwaway servers from these binaries (internal/dbtest); no
+# system-wide service is started or used.
+need=()
+[ -x /usr/lib/postgresql/15/bin/postgres ] && [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+{ [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null; } && command -v mariadb-install-db >/dev/null || need+=(mariadb-server)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "tools: the tests need the Debian packages ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2; exit 1
+  fi
+  echo "tools: apt-get install ${need[*]} (the tests start their own servers from them)"
+  # Keep the packages' maintainer scripts from starting system services.
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+fi
+# PostgreSQL refuses to run as root: as root, the tests run it as nscale-test.
+if [ "$(id -u)" = 0 ] && ! id nscale-test >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin nscale-test
+fi
+
 if [ ! -x "$CACHE/bin/versitygw" ] || [ "$(cat "$CACHE/bin/.versitygw-version" 2>/dev/null)" != "$VERSITYGW_VERSION" ]; then
   echo "tools: building versitygw $VERSITYGW_VERSION into $CACHE/bin (a few minutes the first time)"
   GOBIN="$CACHE/bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"

@@ -2,11 +2,10 @@
 // SQLite in t.TempDir(), and on PostgreSQL and MySQL/MariaDB a database named
 // nscale_test_<random> that is created for the test and dropped after it.
 //
-// The servers come from NSCALE_TEST_POSTGRES_DSN (default
-// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) and
-// NSCALE_TEST_MYSQL_DSN (default root@tcp(127.0.0.1:3306)/). When one is
-// unreachable its tests are skipped with the reason, except under CI=true,
-// where that is a failure.
+// The servers are the test process's own throwaway PostgreSQL and MariaDB
+// (internal/dbtest), unless NSCALE_TEST_POSTGRES_DSN or NSCALE_TEST_MYSQL_DSN
+// names one. When a server cannot be had its tests are skipped with the
+// reason, except under CI=true, where that is a failure.
 package storetest
 
 import (
@@ -24,19 +23,14 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/dbtest"
 )
 
 // Environment variables.
 const (
-	EnvPostgresDSN = "NSCALE_TEST_POSTGRES_DSN"
-	EnvMySQLDSN    = "NSCALE_TEST_MYSQL_DSN"
+	EnvPostgresDSN = dbtest.EnvPostgresDSN
+	EnvMySQLDSN    = dbtest.EnvMySQLDSN
 	EnvCI          = "CI"
-)
-
-// Default server DSNs (local trust auth / root without a password).
-const (
-	DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	DefaultMySQLDSN    = "root@tcp(127.0.0.1:3306)/"
 )
 
 // adminTimeout bounds each administrative step (reach, create, drop).
@@ -84,19 +78,20 @@ func Config(t testing.TB, d store.Dialect) store.Config {
 	case store.SQLite:
 		return store.Config{Dialect: d, DSN: filepath.Join(t.TempDir(), "nscale.db")}
 	case store.Postgres:
-		return store.Config{Dialect: d, DSN: createDatabase(t, d, serverDSN(EnvPostgresDSN, DefaultPostgresDSN))}
+		return store.Config{Dialect: d, DSN: createDatabase(t, d, dbtest.SharedDSN(t, dbtest.Postgres))}
 	case store.MySQL:
-		return store.Config{Dialect: d, DSN: createDatabase(t, d, serverDSN(EnvMySQLDSN, DefaultMySQLDSN))}
+		return store.Config{Dialect: d, DSN: createDatabase(t, d, dbtest.SharedDSN(t, dbtest.MySQL))}
 	}
 	t.Fatalf("storetest: unknown dialect %q", d)
 	return store.Config{}
 }
 
-func serverDSN(env, def string) string {
-	if v := os.Getenv(env); v != "" {
-		return v
-	}
-	return def
+// ConfigOn returns the Config of a fresh, empty database of dialect d on
+// the server at adminDSN (for example a dbtest.New server a test stops and
+// restarts), removed when the test ends.
+func ConfigOn(t testing.TB, d store.Dialect, adminDSN string) store.Config {
+	t.Helper()
+	return store.Config{Dialect: d, DSN: createDatabase(t, d, adminDSN)}
 }
 
 // underCI reports whether an unreachable server must fail the test.
@@ -129,7 +124,7 @@ func createDatabase(t testing.TB, d store.Dialect, adminDSN string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	if err := admin.PingContext(ctx); err != nil {
-		msg := "storetest: %s server at %s (from %s, or its default) is unreachable: %v"
+		msg := "storetest: %s server at %s (from %s, or the test's own server) is unreachable: %v"
 		if underCI() {
 			t.Fatalf(msg+"; under CI=true this is a failure", d, store.RedactDSN(d, adminDSN), env, err)
 		}

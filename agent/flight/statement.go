@@ -71,17 +71,6 @@ func (s *Server) plan(ctx context.Context, sql string, schemaOnly bool) (p plan,
 	if p.schema, err = columnsSchema(p.header.GetColumns()); err != nil {
 		return plan{}, err
 	}
-	if schemaOnly {
-		// Read the rest (the totals) to the end of the stream: cancelling
-		// it instead races the control plane's last Send, which then
-		// fails, and it audits the schema probe as a failed plan.
-		for {
-			if _, err := stream.Recv(); err != nil {
-				return p, nil
-			}
-			watchdog.Reset(s.cfg.CallTimeout)
-		}
-	}
 	var totals *agentapi.PlanTotals
 	for {
 		msg, err := stream.Recv()
@@ -104,8 +93,13 @@ func (s *Server) plan(ctx context.Context, sql string, schemaOnly bool) (p plan,
 			return plan{}, apierr.New(apierr.Internal, "control plane sent an unexpected plan message")
 		}
 	}
+	// The totals come after the control plane has audited the plan: a plan
+	// (or a schema probe) without them is not served.
 	if totals == nil {
 		return plan{}, apierr.New(apierr.Unavailable, "control plane ended the plan without its totals; plan again")
+	}
+	if schemaOnly {
+		return p, nil
 	}
 	if totals.GetTasks() != int64(len(p.tickets)) {
 		return plan{}, apierr.New(apierr.Internal, "control plane planned %d tasks but sent %d tickets", totals.GetTasks(), len(p.tickets))

@@ -77,16 +77,24 @@ func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServ
 	if err == nil {
 		err = flush()
 	}
+	s.m.planSeconds.Observe(time.Since(start).Seconds())
+	// The audit event is written before the totals: an agent uses no
+	// ticket of a plan whose totals did not arrive, so a plan that cannot
+	// be audited is not served (fail closed).
+	if aerr := s.auditPlan(ctx, user, req, plan, err); aerr != nil {
+		s.log.Error("cannot write the audit event of a plan; the plan is refused", "user", user, "error", aerr)
+		if err == nil {
+			err = apierr.Wrap(apierr.Unavailable, aerr, "the plan cannot be audited, so it is not served; try again")
+		}
+	}
 	if err == nil {
 		err = stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Totals{Totals: &agentapi.PlanTotals{
 			Tasks: int64(plan.Tasks), Files: int64(plan.Files), PrunedFiles: int64(plan.PrunedFiles)}}})
 	}
-	s.m.planSeconds.Observe(time.Since(start).Seconds())
-	s.auditPlan(ctx, user, req, plan, err)
 	return err
 }
 
-func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.PlanRequest, plan *planner.Plan, err error) {
+func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.PlanRequest, plan *planner.Plan, err error) error {
 	detail := map[string]any{"schema_only": req.GetSchemaOnly()}
 	e := store.AuditEvent{Actor: user, Action: "query.plan", Statement: req.GetSql(), Outcome: outcome(err)}
 	if plan == nil {
@@ -106,9 +114,7 @@ func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.Plan
 		detail["code"], detail["message"] = string(apierr.CodeOf(err)), apierr.PublicMessage(err)
 	}
 	e.Detail, _ = json.Marshal(detail)
-	if rerr := s.cfg.Catalog.Record(ctx, e); rerr != nil {
-		s.log.Warn("cannot write the audit event of a plan", "user", user, "error", rerr)
-	}
+	return s.cfg.Catalog.Record(ctx, e)
 }
 
 func outcome(err error) string {

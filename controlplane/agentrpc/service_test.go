@@ -38,6 +38,7 @@ const agentToken = "agent-token-0123456789abcdef"
 var adminP = auth.Principal{Bootstrap: true}
 
 type env struct {
+	dbPath     string // the SQLite store's file
 	client     agentapi.AgentClient
 	cat        *catalog.Service
 	signer     *taskplan.Signer
@@ -67,7 +68,8 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	st := storetest.Open(t, store.SQLite)
+	stCfg := storetest.Config(t, store.SQLite)
+	st := storetest.OpenConfig(t, stCfg)
 	cat := catalog.New(catalog.Config{Store: st, Objects: &catalog.ObjectStore{LocalRoot: root}, LocalRoot: root,
 		Logger: slog.New(slog.DiscardHandler)})
 	ctx := context.Background()
@@ -100,7 +102,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	e := &env{cat: cat, signer: signer, carol: carol, admin: "bootstrap-admin-token-0123", maskingKey: bytes.Repeat([]byte{9}, 32), blob: blob, now: &now}
+	e := &env{dbPath: stCfg.DSN, cat: cat, signer: signer, carol: carol, admin: "bootstrap-admin-token-0123", maskingKey: bytes.Repeat([]byte{9}, 32), blob: blob, now: &now}
 	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, TargetTaskBytes: 1})
 	svc, err := agentrpc.New(agentrpc.Config{
 		AgentToken: []byte(agentToken), Users: auth.Chain{auth.AdminToken{Token: []byte(e.admin)}, auth.UserTokens{Store: cat}},

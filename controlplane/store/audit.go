@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nscale/nscale/internal/apierr"
 )
@@ -12,6 +17,10 @@ import (
 // maxAuditDetail bounds an audit event's statement and detail (MEDIUMTEXT
 // on MySQL holds 16 MiB).
 const maxAuditDetail = 1 << 20
+
+// maxAuditStatementKept is how much of a statement that is too long (or
+// not storable text) is kept, escaped; its length and hash go to the detail.
+const maxAuditStatementKept = 64 << 10
 
 // AuditEvent is one entry of the append-only audit log.
 type AuditEvent struct {
@@ -66,6 +75,51 @@ func (e AuditEvent) check() error {
 	return nil
 }
 
+// storableStatement escapes and truncates a statement that checkTextN
+// would refuse, and records the original's length and hash in the detail.
+func (e AuditEvent) storableStatement() (AuditEvent, error) {
+	if checkTextN("", e.Statement, maxAuditDetail) == nil {
+		return e, nil
+	}
+	sum := sha256.Sum256([]byte(e.Statement))
+	detail := map[string]any{}
+	if len(e.Detail) > 0 {
+		if err := json.Unmarshal(e.Detail, &detail); err != nil {
+			detail = map[string]any{"detail": e.Detail}
+		}
+	}
+	detail["statement_bytes"] = len(e.Statement)
+	detail["statement_sha256"] = hex.EncodeToString(sum[:])
+	// Escaped: NUL and invalid bytes as \xNN, a backslash doubled, so the
+	// stored text reads back unambiguously.
+	var b strings.Builder
+	for i := 0; i < len(e.Statement); {
+		if b.Len() >= maxAuditStatementKept {
+			detail["statement_truncated"] = true
+			fmt.Fprintf(&b, "…[truncated at byte %d]", i)
+			break
+		}
+		r, size := utf8.DecodeRuneInString(e.Statement[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r == 0:
+			fmt.Fprintf(&b, "\\x%02x", e.Statement[i])
+		case r == '\\':
+			b.WriteString("\\\\")
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	detail["statement_escaped"] = true
+	e.Statement = b.String()
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return e, apierr.Wrap(apierr.Internal, err, "audit detail")
+	}
+	e.Detail = raw
+	return e, nil
+}
+
 func scanAuditEvent(sc scanner) (AuditEvent, error) {
 	var e AuditEvent
 	var at int64
@@ -82,8 +136,15 @@ func scanAuditEvent(sc scanner) (AuditEvent, error) {
 }
 
 // AppendAudit adds an event to the audit log and returns it with its ID
-// (and Time, if it was zero) set.
+// (and Time, if it was zero) set. A statement that cannot be stored as sent
+// (a NUL byte, invalid UTF-8, longer than 1 MiB) is stored escaped and
+// truncated, with its length and SHA-256 in the detail: whatever text an
+// actor sends, its event is written.
 func (tx *Tx) AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error) {
+	var err error
+	if e, err = e.storableStatement(); err != nil {
+		return AuditEvent{}, err
+	}
 	if err := e.check(); err != nil {
 		return AuditEvent{}, err
 	}

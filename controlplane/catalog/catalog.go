@@ -86,6 +86,10 @@ func (s *Service) Exec(ctx context.Context, p auth.Principal, sql, requestID str
 	}
 	results := make([]apitypes.SQLResult, 0, len(stmts))
 	for i, st := range stmts {
+		if ctx.Err() != nil {
+			// The client went away: run nothing more for it.
+			return nil, apierr.New(apierr.Unavailable, "request cancelled after %d of %d statement(s) were applied", i, len(stmts))
+		}
 		r, err := s.exec(ctx, p, admin, st, requestID)
 		if err != nil {
 			s.auditFailure(ctx, p, st, requestID, err)

@@ -266,3 +266,18 @@ func TestRefusedAdminActionIsAudited(t *testing.T) {
 		t.Fatalf("audit = %+v", events)
 	}
 }
+
+// TestExecStopsWhenTheClientLeaves: a long script stops at the next
+// statement once its context is cancelled, instead of running to the end.
+func TestExecStopsWhenTheClientLeaves(t *testing.T) {
+	e := newEnv(t, store.SQLite)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := e.svc.Exec(ctx, admin, "CREATE DATABASE a; CREATE DATABASE b", "req")
+	if apierr.CodeOf(err) != apierr.Unavailable || !strings.Contains(err.Error(), "cancelled after 0 of 2") {
+		t.Fatalf("err = %v", err)
+	}
+	if res := e.exec(t, admin, "SHOW DATABASES"); len(res) != 1 || len(res[0].Rows) != 0 {
+		t.Fatalf("a database was created after the cancel: %+v", res)
+	}
+}

@@ -11,6 +11,10 @@ import (
 // MaxInputBytes bounds the text Parse accepts.
 const MaxInputBytes = 1 << 20
 
+// MaxStatements bounds the statements of one text: a request cannot make
+// the control plane run more than this many (each in its own transaction).
+const MaxStatements = 1000
+
 // Parse parses one or more statements separated by semicolons. Empty
 // statements (;;) are skipped; text with no statement at all is an error.
 // Every error is an *apierr.Error with code InvalidArgument whose message
@@ -30,13 +34,19 @@ func Parse(sql string) ([]Statement, error) {
 		return nil, err
 	}
 	var out []Statement
+	// Statement positions are counted on from the previous one, so that
+	// parsing stays linear in the text however many statements it holds.
+	pos := &lineCounter{src: sql, line: 1}
 	start := 0
 	for i := 0; i <= len(toks); i++ {
 		if i < len(toks) && !(toks[i].kind == tOp && toks[i].text == ";") {
 			continue
 		}
 		if i > start {
-			st, err := parseStatement(sql, toks[start:i])
+			if len(out) == MaxStatements {
+				return nil, errAt(sql, toks[start].start, "more than %d statements in one request; send them in several", MaxStatements)
+			}
+			st, err := parseStatement(sql, toks[start:i], pos)
 			if err != nil {
 				return nil, err
 			}
@@ -62,14 +72,14 @@ type parser struct {
 	i    int     // next token
 }
 
-func parseStatement(src string, toks []token) (Statement, error) {
+func parseStatement(src string, toks []token, pos *lineCounter) (Statement, error) {
 	p := &parser{src: src, toks: toks}
 	st, err := p.statement()
 	if err != nil {
 		return nil, err
 	}
 	start, end := toks[0].start, toks[len(toks)-1].end
-	line, col := position(src, start)
+	line, col := pos.at(start)
 	st.(spanSetter).setSpan(Span{Start: start, End: end, Line: line, Col: col, Text: src[start:end]})
 	return st, nil
 }

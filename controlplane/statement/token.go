@@ -299,6 +299,31 @@ func position(src string, off int) (line, col int) {
 	return line, 1 + utf8.RuneCountInString(src[lineStart:off])
 }
 
+// lineCounter answers position for increasing offsets of one text in time
+// linear in the text overall: each call counts on from the previous one.
+type lineCounter struct {
+	src  string
+	off  int // the offset line and col describe
+	line int
+	col  int // characters between the line's start and off
+}
+
+func (c *lineCounter) at(off int) (line, col int) {
+	off = max(0, min(off, len(c.src)))
+	if off < c.off {
+		c.off, c.line, c.col = 0, 1, 0
+	}
+	seg := c.src[c.off:off]
+	if nl := strings.LastIndexByte(seg, '\n'); nl >= 0 {
+		c.line += strings.Count(seg, "\n")
+		c.col = utf8.RuneCountInString(seg[nl+1:])
+	} else {
+		c.col += utf8.RuneCountInString(seg)
+	}
+	c.off = off
+	return c.line, 1 + c.col
+}
+
 // errAt returns an InvalidArgument error whose message ends with the
 // position of byte offset off: "... at line L, column C".
 func errAt(src string, off int, format string, args ...any) error {

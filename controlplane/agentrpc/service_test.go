@@ -39,6 +39,7 @@ var adminP = auth.Principal{Bootstrap: true}
 
 type env struct {
 	dbPath     string // the SQLite store's file
+	blobRoot   string // local_files.root
 	client     agentapi.AgentClient
 	cat        *catalog.Service
 	signer     *taskplan.Signer
@@ -102,7 +103,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	e := &env{dbPath: stCfg.DSN, cat: cat, signer: signer, carol: carol, admin: "bootstrap-admin-token-0123", maskingKey: bytes.Repeat([]byte{9}, 32), blob: blob, now: &now}
+	e := &env{blobRoot: root, dbPath: stCfg.DSN, cat: cat, signer: signer, carol: carol, admin: "bootstrap-admin-token-0123", maskingKey: bytes.Repeat([]byte{9}, 32), blob: blob, now: &now}
 	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, TargetTaskBytes: 1})
 	svc, err := agentrpc.New(agentrpc.Config{
 		AgentToken: []byte(agentToken), Users: auth.Chain{auth.AdminToken{Token: []byte(e.admin)}, auth.UserTokens{Store: cat}},

@@ -2,13 +2,14 @@ package agentrpc
 
 import (
 	"context"
-	"net/url"
+	"errors"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/nscale/nscale/controlplane/discovery"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/taskplan"
@@ -63,7 +64,7 @@ func (s *Service) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (
 		}
 		signed, err := signer.SignGet(ctx, obj, s.cfg.URLTTL)
 		if err != nil {
-			return nil, apierr.Wrap(apierr.CodeOf(err), err, "cannot sign a URL for object %s of %s", p, task.Table)
+			return nil, apierr.Wrap(presignCode(err), err, "cannot sign a URL for object %s of %s", p, task.Table)
 		}
 		resp.Urls = append(resp.Urls, &agentapi.SignedURL{Path: p, Url: signed.URL, ExpiresAt: timestamppb.New(signed.Expires)})
 	}
@@ -72,22 +73,24 @@ func (s *Service) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (
 }
 
 // signerFor picks the signer for a table location and returns how to turn
-// an object path (relative to the location) into what it signs.
+// an object path (relative to the location) into what it signs. The
+// location is parsed by discovery, exactly as it was when the table was
+// created and listed: no percent-decoding, no query or fragment, so the
+// object signed is the object listed.
 func (s *Service) signerFor(location string) (presign.Signer, string, func(string) (presign.Object, error), error) {
-	u, err := url.Parse(location)
+	l, err := discovery.ParseLocation(location)
 	if err != nil {
-		return nil, "", nil, apierr.New(apierr.Internal, "task location %q is not a URL", location)
+		return nil, "", nil, apierr.Wrap(apierr.Internal, err, "task location is not a table location")
 	}
-	switch u.Scheme {
-	case "s3":
+	switch l.Scheme {
+	case discovery.SchemeS3:
 		if s.cfg.S3 == nil {
 			return nil, "", nil, apierr.New(apierr.FailedPrecondition, "this control plane has no S3 signer configured")
 		}
-		prefix := strings.TrimPrefix(u.Path, "/")
 		return s.cfg.S3, "s3", func(p string) (presign.Object, error) {
-			return presign.Object{Bucket: u.Host, Key: prefix + p}, nil
+			return presign.Object{Bucket: l.Bucket, Key: l.Key(p)}, nil
 		}, nil
-	case "file":
+	case discovery.SchemeFile:
 		if s.cfg.Files == nil || s.cfg.LocalRoot == "" {
 			return nil, "", nil, apierr.New(apierr.FailedPrecondition, "file:// tables are disabled: local_files.root is not set")
 		}
@@ -96,13 +99,29 @@ func (s *Service) signerFor(location string) (presign.Signer, string, func(strin
 			return nil, "", nil, apierr.Wrap(apierr.Internal, err, "local_files.root")
 		}
 		return s.cfg.Files, "local", func(p string) (presign.Object, error) {
-			full := filepath.Join(filepath.FromSlash(u.Path), filepath.FromSlash(p))
-			rel, err := filepath.Rel(root, full)
+			rel, err := filepath.Rel(root, l.File(p))
 			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 				return presign.Object{}, apierr.New(apierr.PermissionDenied, "object %s is outside local_files.root", p)
 			}
 			return presign.Object{Key: filepath.ToSlash(rel)}, nil
 		}, nil
 	}
-	return nil, "", nil, apierr.New(apierr.Internal, "task location scheme %q has no signer", u.Scheme)
+	return nil, "", nil, apierr.New(apierr.Internal, "task location scheme %q has no signer", l.Scheme)
+}
+
+// presignCode keeps a signing error's kind: credentials that cannot be had
+// now are Unavailable (retry later), an object the signer cannot name (a
+// key or path it refuses) is FailedPrecondition (the table holds an object
+// nscale cannot serve), a TTL or configuration error is the operator's
+// (FailedPrecondition too); only an unknown error is Internal.
+func presignCode(err error) apierr.Code {
+	switch {
+	case errors.Is(err, presign.ErrCredentials):
+		return apierr.Unavailable
+	case errors.Is(err, presign.ErrInvalidArgument):
+		return apierr.FailedPrecondition
+	case apierr.CodeOf(err) != apierr.Internal:
+		return apierr.CodeOf(err)
+	}
+	return apierr.Internal
 }

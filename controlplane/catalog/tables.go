@@ -3,11 +3,11 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/nscale/nscale/controlplane/discovery"
 	"github.com/nscale/nscale/controlplane/statement"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/apierr"
@@ -146,23 +146,16 @@ func (w *write) createTable(ctx context.Context, tx *store.Tx, st *statement.Cre
 }
 
 // checkLocation accepts s3://bucket/prefix/ and file:// paths under the
-// local root, and returns the location with a trailing slash.
+// local root, and returns the location's canonical form (discovery's), the
+// one every later step parses the same way: listing, signing and reading
+// never decode or re-parse it differently (a "%3F" stays those three
+// characters, a "?" is part of a name, not a query).
 func (s *Service) checkLocation(loc string) (string, error) {
-	u, err := url.Parse(loc)
+	l, err := discovery.ParseLocation(loc)
 	if err != nil {
-		return "", apierr.New(apierr.InvalidArgument, "LOCATION %q is not a URL: want s3://bucket/prefix/ or file:///path/", loc)
+		return "", err
 	}
-	switch u.Scheme {
-	case "s3", "s3a", "s3n":
-		if u.Host == "" {
-			return "", apierr.New(apierr.InvalidArgument, "LOCATION %q has no bucket", loc)
-		}
-		// Hadoop's s3a:// and s3n:// name the same objects; store one form.
-		loc = "s3://" + strings.TrimPrefix(loc, u.Scheme+"://")
-	case "file":
-		if (u.Host != "" && u.Host != "localhost") || !filepath.IsAbs(u.Path) {
-			return "", apierr.New(apierr.InvalidArgument, "LOCATION %q: want file:///absolute/path/", loc)
-		}
+	if l.Scheme == discovery.SchemeFile {
 		if s.localRoot == "" {
 			return "", apierr.New(apierr.FailedPrecondition, "file:// tables are disabled: local_files.root is not set")
 		}
@@ -170,18 +163,11 @@ func (s *Service) checkLocation(loc string) (string, error) {
 		if err != nil {
 			return "", apierr.Wrap(apierr.Internal, err, "local_files.root")
 		}
-		p := filepath.Clean(u.Path)
-		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
+		if l.Dir != root && !strings.HasPrefix(l.Dir, root+string(filepath.Separator)) {
 			return "", apierr.New(apierr.PermissionDenied, "LOCATION %q is outside local_files.root (%s)", loc, root)
 		}
-		loc = "file://" + p // one spelling for file:/x, file:///x and file://localhost/x
-	default:
-		return "", apierr.New(apierr.InvalidArgument, "LOCATION %q: want s3://bucket/prefix/ or file:///path/", loc)
 	}
-	if !strings.HasSuffix(loc, "/") {
-		loc += "/"
-	}
-	return loc, nil
+	return l.String(), nil
 }
 
 // applyFormatOptions moves the reader options out of the properties and

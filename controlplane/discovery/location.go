@@ -91,6 +91,10 @@ func ParseLocation(s string) (Location, error) {
 				return bad("the path must not hold \".\" or \"..\" segments")
 			}
 		}
+		if strings.ContainsRune(p, '\\') {
+			// The local URL signer refuses backslashes in paths.
+			return bad("local paths must not contain a backslash")
+		}
 		return Location{Scheme: SchemeFile, Dir: filepath.Clean(p)}, nil
 	}
 	return bad("unsupported scheme " + scheme + ": want s3:// or file://")

@@ -282,7 +282,17 @@ func (h *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
+	// The ETag the control plane's listing recorded for the file: a reader
+	// sending If-Match with the planned ETag gets 412 once it changed.
+	w.Header().Set("ETag", `"`+LocalETag(fi.ModTime(), fi.Size())+`"`)
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// LocalETag is the ETag of a local file (without quotes): its modification
+// time in nanoseconds and its size, in hex. Listing and serving use it
+// alike, so a file rewritten since it was listed no longer matches.
+func LocalETag(mod time.Time, size int64) string {
+	return strconv.FormatInt(mod.UnixNano(), 16) + "-" + strconv.FormatInt(size, 16)
 }
 
 // GenerateKeyFile creates path (it must not exist) with a new random

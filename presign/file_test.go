@@ -316,3 +316,41 @@ func TestKeyFile(t *testing.T) {
 		t.Fatal("key file in a missing directory accepted")
 	}
 }
+
+// TestFileServerETag: the server's ETag is LocalETag of the file (what the
+// listing records), If-Match with it reads, and once the file is rewritten
+// (same size) the planned ETag gets 412.
+func TestFileServerETag(t *testing.T) {
+	e := newFileEnv(t)
+	p := filepath.Join(e.root, filepath.FromSlash(dataPath))
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := LocalETag(fi.ModTime(), fi.Size())
+	u := e.sign(t, dataPath, time.Minute).URL
+	do := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("If-Match", `"`+planned+`"`)
+		req.Header.Set("Range", "bytes=0-3")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("ETag")
+	}
+	if code, etag := do(); code != http.StatusPartialContent || etag != `"`+planned+`"` {
+		t.Fatalf("planned ETag: %d %s, want 206 %q", code, etag, planned)
+	}
+	if err := os.WriteFile(p, []byte("ZZZZZZZZZZZZZZZZZZZZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := fi.ModTime().Add(time.Second)
+	if err := os.Chtimes(p, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := do(); code != http.StatusPreconditionFailed {
+		t.Fatalf("rewritten file with the planned ETag: %d, want 412", code)
+	}
+}

@@ -61,6 +61,12 @@ type Config struct {
 	// the following small reads (pieces of the same column chunks): fewer,
 	// larger requests. 0 reads exactly what is asked.
 	ReadAhead int
+	// ETag, when set, is the object's ETag at planning time (without
+	// quotes): every request carries If-Match, and an answer of 412 or with
+	// another ETag fails the read with FailedPrecondition, so that an object
+	// replaced since the plan (the same size or not) is never read as if it
+	// were the planned one.
+	ETag string
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
 	// Logger receives retries and renewals (nil discards them).
@@ -324,12 +330,25 @@ func (r *Reader) attempt(ctx context.Context, u string, p []byte, off int64, who
 	}
 	end := off + int64(len(p)) - 1
 	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, end))
+	if r.cfg.ETag != "" {
+		req.Header.Set("If-Match", `"`+r.cfg.ETag+`"`)
+	}
 	r.requests.Add(1)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return 0, retryable, fmt.Errorf("fetch %s: %w", name, safeErr(err))
 	}
 	defer resp.Body.Close()
+	if r.cfg.ETag != "" {
+		if resp.StatusCode == http.StatusPreconditionFailed {
+			return 0, fatal, apierr.New(apierr.FailedPrecondition, "fetch %s: the object changed since the plan (its ETag is no longer the planned one); plan the query again", name)
+		}
+		if got := resp.Header.Get("ETag"); got != "" && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPartialContent) &&
+			strings.Trim(strings.TrimPrefix(got, "W/"), `"`) != r.cfg.ETag {
+			return 0, fatal, apierr.New(apierr.FailedPrecondition, "fetch %s: the object changed since the plan (ETag %s, planned %s); plan the query again",
+				name, redact.String(got), redact.String(strconv.Quote(r.cfg.ETag)))
+		}
+	}
 
 	switch {
 	case resp.StatusCode == http.StatusPartialContent:

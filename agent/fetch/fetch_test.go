@@ -269,3 +269,46 @@ func TestSourceErrorRedacted(t *testing.T) {
 		t.Fatalf("err = %v, want the source's code", err)
 	}
 }
+
+// TestETagChecked: a store that ignores If-Match but answers with another
+// ETag fails the read; one answering 412 too; the planned ETag reads, and
+// the request carried If-Match.
+func TestETagChecked(t *testing.T) {
+	data := []byte("0123456789")
+	for _, c := range []struct {
+		name, serve string
+		status      int
+		ok          bool
+	}{
+		{"same etag", `"v1"`, 0, true},
+		{"weak etag (If-Match compares strongly)", `W/"v1"`, 0, false},
+		{"other etag", `"v2"`, 0, false},
+		{"412", `"v2"`, http.StatusPreconditionFailed, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var ifMatch atomic.Value
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ifMatch.Store(r.Header.Get("If-Match"))
+				w.Header().Set("ETag", c.serve)
+				if c.status != 0 {
+					w.WriteHeader(c.status)
+					return
+				}
+				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+			}))
+			defer srv.Close()
+			src := func(context.Context) (string, time.Time, error) { return srv.URL + "/o?X-Amz-Signature=abc", time.Now().Add(time.Hour), nil }
+			r, err := NewReader(context.Background(), src, int64(len(data)), Config{ETag: "v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = r.ReadAt(make([]byte, 4), 2)
+			if got := ifMatch.Load(); got != `"v1"` {
+				t.Fatalf("If-Match = %v", got)
+			}
+			if c.ok != (err == nil) || (!c.ok && !apierr.Is(err, apierr.FailedPrecondition)) {
+				t.Fatalf("err = %v, want ok=%v or FailedPrecondition", err, c.ok)
+			}
+		})
+	}
+}

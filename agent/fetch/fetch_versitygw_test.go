@@ -319,3 +319,35 @@ func TestGatewayDeletedObject(t *testing.T) {
 	}
 	assertRedacted(t, err, src)
 }
+
+// TestGatewayReplacedObject: an object rewritten with the same size after
+// the plan (its ETag changes) fails the read with FailedPrecondition; the
+// planned ETag still reads.
+func TestGatewayReplacedObject(t *testing.T) {
+	srv := startGateway(t)
+	data := testData(1000)
+	srv.PutObject(t, bucket, "t/replaced", data)
+	key, b := "t/replaced", bucket
+	head, err := srv.Client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &b, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	etag := strings.Trim(*head.ETag, `"`)
+	src, _ := source(t, srv, srv.SecretKey, key, time.Minute)
+	r, err := NewReader(context.Background(), src, 1000, Config{ETag: etag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 10)
+	if _, err := r.ReadAt(got, 0); err != nil || !bytes.Equal(got, data[:10]) {
+		t.Fatalf("planned object: %v", err)
+	}
+	other := append([]byte(nil), data...)
+	other[0] ^= 0xff
+	srv.PutObject(t, bucket, key, other)
+	_, err = r.ReadAt(got, 0)
+	if !apierr.Is(err, apierr.FailedPrecondition) || !strings.Contains(err.Error(), "changed since the plan") {
+		t.Fatalf("err = %v, want FailedPrecondition: changed since the plan", err)
+	}
+	assertRedacted(t, err, src)
+}

@@ -99,6 +99,7 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, scanObj objectScan, columns []string, parts *partitions, types map[string]arrow.DataType,
 	enf *enforce.Enforcer, mem memory.Allocator, emit func(arrow.RecordBatch) error, st *Stats) (done bool, err error) {
 	src := func(ctx context.Context) (string, time.Time, error) { return urls(ctx, obj) }
+	cfg.ETag = obj.ETag
 	r, err := fetch.NewReader(ctx, src, obj.Size, cfg)
 	if err != nil {
 		return false, wrapObject(err, obj)

@@ -6,11 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/presign"
 )
 
 // localLister walks a local directory. It does not follow symbolic links to
@@ -98,7 +98,7 @@ func (l *localLister) list(ctx context.Context, fn func(rawFile) error) error {
 		err = fn(rawFile{
 			rel:      relOf(root, p),
 			size:     info.Size(),
-			etag:     strconv.FormatInt(mod.UnixNano(), 16) + "-" + strconv.FormatInt(info.Size(), 16),
+			etag:     presign.LocalETag(mod, info.Size()),
 			modified: mod,
 		})
 		if errors.Is(err, fs.SkipDir) || errors.Is(err, fs.SkipAll) {

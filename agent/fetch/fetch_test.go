@@ -297,7 +297,9 @@ func TestETagChecked(t *testing.T) {
 				http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 			}))
 			defer srv.Close()
-			src := func(context.Context) (string, time.Time, error) { return srv.URL + "/o?X-Amz-Signature=abc", time.Now().Add(time.Hour), nil }
+			src := func(context.Context) (string, time.Time, error) {
+				return srv.URL + "/o?X-Amz-Signature=abc", time.Now().Add(time.Hour), nil
+			}
 			r, err := NewReader(context.Background(), src, int64(len(data)), Config{ETag: "v1"})
 			if err != nil {
 				t.Fatal(err)

@@ -7,6 +7,7 @@ type metrics struct {
 	planSeconds  prometheus.Histogram
 	tasksPlanned prometheus.Counter
 	urlsSigned   *prometheus.CounterVec
+	urlsRefused  *prometheus.CounterVec
 	taskReports  *prometheus.CounterVec
 	rowsReturned prometheus.Counter
 	bytesRead    prometheus.Counter
@@ -23,6 +24,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Signed tasks handed to agents."}),
 		urlsSigned: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nscale_controlplane_urls_signed_total",
 			Help: "Pre-signed URLs issued to agents, by store."}, []string{"store"}),
+		urlsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nscale_controlplane_urls_refused_total",
+			Help: "SignURLs calls refused for a valid ticket, by reason (policy_changed: the user's policy on the table changed since the plan)."}, []string{"reason"}),
 		taskReports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nscale_controlplane_task_reports_total",
 			Help: "Task reports from agents by outcome code (OK for success)."}, []string{"code"}),
 		rowsReturned: prometheus.NewCounter(prometheus.CounterOpts{Name: "nscale_controlplane_task_rows_returned_total",
@@ -33,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Task durations reported by agents.", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 12)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.planSeconds, m.tasksPlanned, m.urlsSigned, m.taskReports, m.rowsReturned, m.bytesRead, m.taskSeconds)
+		reg.MustRegister(m.calls, m.planSeconds, m.tasksPlanned, m.urlsSigned, m.urlsRefused, m.taskReports, m.rowsReturned, m.bytesRead, m.taskSeconds)
 	}
 	return m
 }

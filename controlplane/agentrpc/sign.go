@@ -36,6 +36,10 @@ func (s *Service) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (
 	if err != nil {
 		return nil, err
 	}
+	if err := s.policyStillCurrent(ctx, task); err != nil {
+		s.m.urlsRefused.WithLabelValues("policy_changed").Inc()
+		return nil, err
+	}
 	objects := make(map[string]bool, len(task.Objects))
 	for _, o := range task.Objects {
 		objects[o.Path] = true
@@ -124,4 +128,25 @@ func presignCode(err error) apierr.Code {
 		return apierr.CodeOf(err)
 	}
 	return apierr.Internal
+}
+
+// policyStillCurrent refuses a ticket whose user's policy on its table is no
+// longer the one it was planned under (a REVOKE, a new mask or row filter):
+// a ticket outlives neither its grant nor its policy. The agent re-plans
+// nothing itself; the user plans the query again.
+func (s *Service) policyStillCurrent(ctx context.Context, task taskplan.Task) error {
+	db, table, ok := strings.Cut(task.Table, ".")
+	if !ok {
+		return apierr.New(apierr.Internal, "ticket names table %q without a database", task.Table)
+	}
+	eff, err := s.cfg.Catalog.Evaluate(ctx, task.Principal, db, table)
+	switch {
+	case apierr.Is(err, apierr.PermissionDenied), apierr.Is(err, apierr.NotFound):
+		return apierr.New(apierr.PermissionDenied, "user %s may no longer read %s: access changed after the query was planned", task.Principal, task.Table)
+	case err != nil:
+		return err
+	case eff.RulesHash != task.PolicyHash:
+		return apierr.New(apierr.FailedPrecondition, "the policy of user %s on %s changed after the query was planned; run the query again", task.Principal, task.Table)
+	}
+	return nil
 }

@@ -395,7 +395,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 		RowFilter:     sqlsubset.Tree{Expr: eff.Filter},
 		Predicate:     sqlsubset.Tree{Expr: pred},
 		PolicyVersion: eff.PolicyVersion,
-		PolicyHash:    eff.Hash,
+		PolicyHash:    eff.RulesHash,
 		IssuedAt:      now,
 		ExpiresAt:     now.Add(p.ttl),
 	}

@@ -62,6 +62,11 @@ type Effective struct {
 	// Hash is the hex SHA-256 of Canonical(): equal for equal effective
 	// policies (same version included), different otherwise.
 	Hash string
+	// RulesHash is Hash without the policy version: equal as long as what
+	// the user may see of the table is the same, whatever changed
+	// elsewhere. Tickets carry it, so that a change of this user's policy
+	// on this table, and only that, invalidates them.
+	RulesHash string
 }
 
 // EffColumn is one visible column.
@@ -171,6 +176,13 @@ func (e *Effective) seal() error {
 	}
 	sum := sha256.Sum256(b)
 	e.Hash = hex.EncodeToString(sum[:])
+	rules := *e
+	rules.PolicyVersion = 0
+	if b, err = rules.Canonical(); err != nil {
+		return apierr.Wrap(apierr.FailedPrecondition, err, "the effective policy of %s on %s cannot be encoded", e.User, e.Table)
+	}
+	sum = sha256.Sum256(b)
+	e.RulesHash = hex.EncodeToString(sum[:])
 	return nil
 }
 

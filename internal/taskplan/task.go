@@ -78,7 +78,7 @@ type Task struct {
 	Predicate        sqlsubset.Tree // the user's WHERE, evaluated after masks; nil Expr = all rows
 	Limit            int64          // 0 = none
 	PolicyVersion    int64
-	PolicyHash       string
+	PolicyHash       string // hash of the user's effective rules on the table (policy.Effective.RulesHash)
 	IssuedAt         time.Time
 	ExpiresAt        time.Time
 	KeyID            string // signing key id; set by Signer.Sign

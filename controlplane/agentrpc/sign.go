@@ -139,7 +139,7 @@ func (s *Service) policyStillCurrent(ctx context.Context, task taskplan.Task) er
 	if !ok {
 		return apierr.New(apierr.Internal, "ticket names table %q without a database", task.Table)
 	}
-	eff, err := s.cfg.Catalog.Evaluate(ctx, task.Principal, db, table)
+	eff, err := s.cfg.Catalog.ReadPolicy(ctx, task.Principal, db, table)
 	switch {
 	case apierr.Is(err, apierr.PermissionDenied), apierr.Is(err, apierr.NotFound):
 		return apierr.New(apierr.PermissionDenied, "user %s may no longer read %s: access changed after the query was planned", task.Principal, task.Table)

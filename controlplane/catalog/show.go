@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,13 +28,32 @@ func (s *Service) visibleTables(ctx context.Context, user, db string) ([]string,
 		switch {
 		case err == nil:
 			out = append(out, tableKey(t.Database, t.Name))
-		case apierr.Is(err, apierr.PermissionDenied):
+		case s.unreadable(ctx, user, t, err):
 		default:
 			return err
 		}
 		return nil
 	})
 	return out, err
+}
+
+// unreadable reports whether err means user cannot read t, so that listings
+// leave it out: no grant, or a policy that cannot be enforced on it (a
+// query would be refused with FailedPrecondition naming the problem). The
+// latter is logged for the operator; the listing goes on.
+func (s *Service) unreadable(ctx context.Context, user string, t store.Table, err error) bool {
+	switch {
+	case apierr.Is(err, apierr.PermissionDenied):
+		return true
+	case apierr.Is(err, apierr.FailedPrecondition):
+		if s.log == nil {
+			return true
+		}
+		s.log.WarnContext(ctx, "a table is left out of a user's listing: its policy cannot be enforced",
+			"user", user, "table", tableKey(t.Database, t.Name), "error", err)
+		return true
+	}
+	return false
 }
 
 func (s *Service) eachTable(ctx context.Context, db string, fn func(store.Table) error) error {
@@ -114,6 +134,11 @@ func (s *Service) showTables(ctx context.Context, p auth.Principal, admin bool, 
 	res := apitypes.SQLResult{Columns: []string{"database", "table", "format", "location"}}
 	if st.Database != "" {
 		if _, err := s.store.GetDatabase(ctx, st.Database); err != nil {
+			// A user sees no table of a database that does not exist, as
+			// of one they may not read: the answer tells nothing apart.
+			if !admin && apierr.Is(err, apierr.NotFound) {
+				return res, nil
+			}
 			return res, err
 		}
 	}
@@ -129,8 +154,12 @@ func (s *Service) showTables(ctx context.Context, p auth.Principal, admin bool, 
 		}
 	}
 	err := s.eachTable(ctx, st.Database, func(t store.Table) error {
-		if admin || visible[tableKey(t.Database, t.Name)] {
+		switch {
+		case admin:
 			res.Rows = append(res.Rows, []string{t.Database, t.Name, t.Format, t.Location})
+		case visible[tableKey(t.Database, t.Name)]:
+			// Storage locations are for administrators.
+			res.Rows = append(res.Rows, []string{t.Database, t.Name, t.Format, ""})
 		}
 		return nil
 	})
@@ -142,7 +171,7 @@ func (s *Service) showTables(ctx context.Context, p auth.Principal, admin bool, 
 func (s *Service) describe(ctx context.Context, p auth.Principal, admin bool, st *statement.Describe) (apitypes.SQLResult, error) {
 	res := apitypes.SQLResult{Columns: []string{"column", "type", "partition", "mask", "tags", "comment"}}
 	if !admin {
-		eff, err := s.Evaluate(ctx, p.User, st.Table.Database, st.Table.Table)
+		eff, err := s.ReadPolicy(ctx, p.User, st.Table.Database, st.Table.Table)
 		if err != nil {
 			return res, err
 		}
@@ -245,6 +274,25 @@ func (s *Service) Evaluate(ctx context.Context, user, db, table string) (*policy
 		return nil, err
 	}
 	return eng.Evaluate(user, tableKey(db, table))
+}
+
+// ReadPolicy is Evaluate as the user who reads: a table that does not exist
+// is answered like one the user may not read (PermissionDenied, the same
+// message), so that errors tell a hidden table from none to nobody but a
+// catalog admin. Planning, DESCRIBE and URL signing use it.
+func (s *Service) ReadPolicy(ctx context.Context, user, db, table string) (*policy.Effective, error) {
+	eng, err := s.Engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	eff, err := eng.Evaluate(user, tableKey(db, table))
+	if apierr.Is(err, apierr.NotFound) && user != "" &&
+		!slices.Contains(eng.Principals(user), policy.Ref{Kind: policy.KindRole, Name: policy.CatalogAdminRole}) {
+		// A table that does not exist is answered like one the user may
+		// not read: the error must not tell a hidden table from none.
+		return nil, apierr.New(apierr.PermissionDenied, "user %s has no SELECT grant on %s", user, tableKey(db, table))
+	}
+	return eff, err
 }
 
 // GrantTarget renders what a grant covers: "catalog", "database d" or the

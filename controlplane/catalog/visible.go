@@ -6,7 +6,6 @@ import (
 
 	"github.com/nscale/nscale/controlplane/policy"
 	"github.com/nscale/nscale/controlplane/store"
-	"github.com/nscale/nscale/internal/apierr"
 )
 
 // VisibleTable is a table a user may read, with the columns the user sees
@@ -34,7 +33,7 @@ func (s *Service) Visible(ctx context.Context, user string) ([]string, []Visible
 		case err == nil:
 			tables = append(tables, VisibleTable{Database: t.Database, Name: t.Name, Columns: eff.Columns})
 			dbs[t.Database] = true
-		case apierr.Is(err, apierr.PermissionDenied):
+		case s.unreadable(ctx, user, t, err):
 		default:
 			return err
 		}

@@ -1,8 +1,9 @@
 // Package planner turns a user's SELECT into signed read tasks for agents.
 //
 // Plan parses the query (statement.ParseQuery), evaluates the user's
-// effective policy on the table (catalog.Service.Evaluate; no grant is
-// PermissionDenied, an unknown table NotFound: deny by default), checks the
+// effective policy on the table (catalog.Service.ReadPolicy; no grant and an
+// unknown table are the same PermissionDenied: deny by default, and no
+// probing for hidden tables), checks the
 // select list and the WHERE clause against the columns the user may see,
 // prunes the table's files, groups the rest into tasks and signs each task
 // (taskplan.Signer) for the user.
@@ -167,7 +168,7 @@ type Plan struct {
 // Plan plans sql for user and returns every ticket at once. Errors are
 // *apierr.Error: InvalidArgument for a query outside the subset or that
 // does not type-check, PermissionDenied for a table or column the user may
-// not read, NotFound for an unknown table.
+// not read or that does not exist.
 func (p *Planner) Plan(ctx context.Context, user, sql string) (*Plan, error) {
 	var tickets [][]byte
 	plan, err := p.Stream(ctx, user, sql, Options{}, nil, func(t []byte) error {
@@ -209,7 +210,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 	q.Where = where
 	db, name := q.Table.Database, q.Table.Table
 	tableName := db + "." + name
-	eff, err := p.cat.Evaluate(ctx, user, db, name)
+	eff, err := p.cat.ReadPolicy(ctx, user, db, name)
 	if err != nil {
 		return nil, err
 	}

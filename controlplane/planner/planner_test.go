@@ -229,7 +229,7 @@ func TestPlanRefusals(t *testing.T) {
 		{"WHERE on a non-existent column", "carol", "SELECT id FROM sales.tx WHERE nosuch = 'x'", apierr.PermissionDenied, "column nosuch is not available in sales.tx"},
 		{"WHERE type error", "carol", "SELECT id FROM sales.tx WHERE id = 'abc'", apierr.InvalidArgument, ""},
 		{"no grant", "mallory", "SELECT * FROM sales.tx", apierr.PermissionDenied, ""},
-		{"unknown table", "carol", "SELECT * FROM sales.nosuch", apierr.NotFound, ""},
+		{"unknown table", "carol", "SELECT * FROM sales.nosuch", apierr.PermissionDenied, "user carol has no SELECT grant on sales.nosuch"},
 		{"parse error", "carol", "SELECT * FROM tx", apierr.InvalidArgument, ""},
 		{"nested field", "carol", "SELECT country.x FROM sales.tx", apierr.InvalidArgument, "only struct fields can be selected"},
 		{"column twice", "carol", "SELECT id, id AS j FROM sales.tx", apierr.InvalidArgument, "selected twice"},
@@ -244,6 +244,27 @@ func TestPlanRefusals(t *testing.T) {
 				t.Fatalf("err = %v (%s), want %s containing %q", err, apierr.CodeOf(err), tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// A table the user may not read and one that does not exist (in an
+// existing database or not) are indistinguishable.
+func TestHiddenAndMissingTablesLookAlike(t *testing.T) {
+	e := newEnv(t, 0)
+	ctx := context.Background()
+	if _, err := e.svc.Exec(ctx, auth.Principal{Bootstrap: true}, "CREATE EXTERNAL TABLE sales.hidden (id bigint) PARTITIONED BY (dt date) STORED AS PARQUET LOCATION 'file://"+e.root+"/tx/'", "req"); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, tbl := range []string{"sales.hidden", "sales.nosuch", "nosuchdb.t"} {
+		_, err := e.pl.Plan(ctx, "carol", "SELECT id FROM "+tbl)
+		if apierr.CodeOf(err) != apierr.PermissionDenied {
+			t.Fatalf("%s: %v, want PermissionDenied", tbl, err)
+		}
+		msgs = append(msgs, strings.Replace(err.Error(), tbl, "T", 1))
+	}
+	if msgs[0] != msgs[1] || msgs[1] != msgs[2] {
+		t.Fatalf("the errors tell the tables apart: %q", msgs)
 	}
 }
 

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -8,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/arrow/scalar"
 
+	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/mask"
 	"github.com/nscale/nscale/internal/sqlsubset"
 	"github.com/nscale/nscale/internal/taskplan"
@@ -85,5 +87,79 @@ func TestCastToAnotherTypeFailsClosed(t *testing.T) {
 			out.Release()
 			t.Errorf("CAST(int64 AS %s) was evaluated", to)
 		}
+	}
+}
+
+// TestFallibleCastInFilters: a CAST that fails on a row makes a policy
+// filter NULL for that row (excluded, or the cell hidden) instead of an
+// error that would tell the user such a hidden row exists; the same CAST in
+// the user's WHERE is the user's error, InvalidArgument, on visible rows
+// only.
+func TestFallibleCastInFilters(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := array.NewInt64Builder(mem)
+	b.AppendValues([]int64{1, 5, 1000, 7}, nil) // 1000 does not fit int8
+	arr := b.NewArray()
+	b.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil), []arrow.Array{arr}, 4)
+	arr.Release()
+	defer rec.Release()
+	schema := sqlsubset.Schema{"n": sqlsubset.MustParseType("int64")}
+	expr := func(sql string) sqlsubset.Expr {
+		t.Helper()
+		cast := &sqlsubset.Cast{Expr: &sqlsubset.Column{Name: "n"}, Type: sqlsubset.MustParseType("int8")}
+		var e sqlsubset.Expr = &sqlsubset.Compare{Op: sqlsubset.Lt, Left: cast, Right: sqlsubset.Int64Literal(100)}
+		if sql == "visible-only" {
+			e = &sqlsubset.Compare{Op: sqlsubset.Lt, Left: &sqlsubset.Column{Name: "n"}, Right: sqlsubset.Int64Literal(100)}
+		}
+		c, err := sqlsubset.Coerce(e, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	run := func(task taskplan.Task) ([]int64, error) {
+		e, err := New(task, testKey, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.Apply(rec)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Release()
+		col := out.Column(0).(*array.Int64)
+		var vals []int64
+		for i := 0; i < col.Len(); i++ {
+			if col.IsNull(i) {
+				vals = append(vals, -1)
+			} else {
+				vals = append(vals, col.Value(i))
+			}
+		}
+		return vals, nil
+	}
+	cols := []taskplan.Column{{Name: "n", Type: "int64"}}
+	// Row filter: the row whose cast fails is excluded, silently.
+	got, err := run(taskplan.Task{Columns: cols, RowFilter: sqlsubset.Tree{Expr: expr("")}})
+	if err != nil || len(got) != 3 || got[2] != 7 {
+		t.Fatalf("row filter with a fallible cast: %v, %v; want rows 1 5 7 and no error", got, err)
+	}
+	// Cell filter: the cell is hidden.
+	cell := []taskplan.Column{{Name: "n", Type: "int64", CellFilter: sqlsubset.Tree{Expr: expr("")}}}
+	got, err = run(taskplan.Task{Columns: cell})
+	if err != nil || len(got) != 4 || got[2] != -1 || got[3] != 7 {
+		t.Fatalf("cell filter with a fallible cast: %v, %v; want 1 5 NULL 7", got, err)
+	}
+	// The user's WHERE: InvalidArgument when a visible row fails.
+	_, err = run(taskplan.Task{Columns: cols, Predicate: sqlsubset.Tree{Expr: expr("")}})
+	if apierr.CodeOf(err) != apierr.InvalidArgument || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("predicate with an out-of-range cast: %v (%s), want InvalidArgument", err, apierr.CodeOf(err))
+	}
+	// ... but not when the failing row is one the row filter hides.
+	got, err = run(taskplan.Task{Columns: cols, RowFilter: sqlsubset.Tree{Expr: expr("visible-only")}, Predicate: sqlsubset.Tree{Expr: expr("")}})
+	if err != nil || len(got) != 3 {
+		t.Fatalf("predicate over visible rows only: %v, %v", got, err)
 	}
 }

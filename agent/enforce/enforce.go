@@ -110,7 +110,7 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 			col.mask = &m
 		}
 		if c.CellFilter.Expr != nil {
-			if col.cell, err = compile(c.CellFilter.Expr); err != nil {
+			if col.cell, err = compileFilter(c.CellFilter.Expr); err != nil {
 				return nil, fmt.Errorf("enforce: cell filter of %q: %w", c.Name, err)
 			}
 		}
@@ -139,7 +139,7 @@ func New(task taskplan.Task, key mask.Key, mem memory.Allocator) (*Enforcer, err
 	e.schema = arrow.NewSchema(outFields, nil)
 	var err error
 	if task.RowFilter.Expr != nil {
-		if e.rowFilter, err = compile(task.RowFilter.Expr); err != nil {
+		if e.rowFilter, err = compileFilter(task.RowFilter.Expr); err != nil {
 			return nil, fmt.Errorf("enforce: row filter: %w", err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/sqlsubset"
 )
 
@@ -262,6 +263,21 @@ func fillI(n int, x int64) []int64 {
 type compiled struct {
 	expr  sqlsubset.Expr
 	likes map[*sqlsubset.Like]*regexp.Regexp
+	// lenient makes a CAST that fails on a row NULL for that row instead
+	// of an error. Policy filters (row and cell filters) are lenient: they
+	// run on rows the user may not see, and an error would tell them such
+	// rows exist; NULL excludes the row (or hides the cell), fail closed.
+	// The user's own WHERE is strict: a failure there is the user's error.
+	lenient bool
+}
+
+// compileFilter compiles a policy filter (lenient casts).
+func compileFilter(e sqlsubset.Expr) (*compiled, error) {
+	c, err := compile(e)
+	if c != nil {
+		c.lenient = true
+	}
+	return c, err
 }
 
 // compile checks that every node of e is supported, fail closed.
@@ -502,7 +518,7 @@ func (c *compiled) eval(e sqlsubset.Expr, n int, get getCol) (*vec, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cast(x, e.Type)
+		return cast(x, e.Type, c.lenient)
 	}
 	return nil, fmt.Errorf("enforce: unsupported expression %s", e)
 }
@@ -713,7 +729,7 @@ func asRat(v *vec, i int) *big.Rat {
 // cast converts x to t: numeric to numeric, or numeric, string, bool and
 // date to string. Anything else, and a value out of the target's range, is
 // an error (fail closed).
-func cast(x *vec, t sqlsubset.Type) (*vec, error) {
+func cast(x *vec, t sqlsubset.Type, lenient bool) (*vec, error) {
 	n := len(x.valid)
 	if x.k == kNull {
 		return x, nil
@@ -782,7 +798,11 @@ func cast(x *vec, t sqlsubset.Type) (*vec, error) {
 			r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Scale)), nil)))
 			v := roundRat(r)
 			if new(big.Int).Abs(v).Cmp(limit) >= 0 {
-				return nil, fmt.Errorf("enforce: value out of range for %s", t)
+				if lenient {
+					out.valid[i] = false
+					continue
+				}
+				return nil, outOfRange(t)
 			}
 			out.d[i] = v
 		}
@@ -793,16 +813,20 @@ func cast(x *vec, t sqlsubset.Type) (*vec, error) {
 			if !x.valid[i] {
 				continue
 			}
-			var r *big.Rat
-			if x.k == kFloat {
-				if math.IsNaN(x.f[i]) || math.IsInf(x.f[i], 0) {
-					return nil, fmt.Errorf("enforce: value out of range for %s", t)
+			if x.k == kFloat && (math.IsNaN(x.f[i]) || math.IsInf(x.f[i], 0)) {
+				if lenient {
+					out.valid[i] = false
+					continue
 				}
+				return nil, outOfRange(t)
 			}
-			r = asRat(x, i)
-			v := roundRat(r)
+			v := roundRat(asRat(x, i))
 			if v.Cmp(lo) < 0 || v.Cmp(hi) > 0 {
-				return nil, fmt.Errorf("enforce: value out of range for %s", t)
+				if lenient {
+					out.valid[i] = false
+					continue
+				}
+				return nil, outOfRange(t)
 			}
 			if t.ID >= sqlsubset.Uint8 && t.ID <= sqlsubset.Uint64 {
 				if out.u == nil {
@@ -825,6 +849,12 @@ func cast(x *vec, t sqlsubset.Type) (*vec, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("enforce: unsupported cast to %s", t)
+}
+
+// outOfRange is a CAST that a value does not fit: the query's mistake, so
+// InvalidArgument, naming the type and not the value.
+func outOfRange(t sqlsubset.Type) error {
+	return apierr.New(apierr.InvalidArgument, "CAST to %s: a value is out of range for the type", t)
 }
 
 // roundRat rounds half away from zero.

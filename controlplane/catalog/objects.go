@@ -72,7 +72,7 @@ func (o *ObjectStore) inferFile(ctx context.Context, loc discovery.Location, for
 	if o.S3 != nil {
 		client = o.S3
 	}
-	file, err := schema.Open(ctx, loc, discovery.Object{Path: f.Path, Size: f.Size, ETag: f.ETag}, client)
+	file, err := schema.Open(ctx, loc, discovery.Object{Path: f.Path, Size: f.Size, ETag: f.ETag}, client, o.LocalRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (o *ObjectStore) RowGroups(ctx context.Context, location string, f store.Fi
 	if o.S3 != nil {
 		client = o.S3
 	}
-	file, err := schema.Open(ctx, loc, discovery.Object{Path: f.Path, Size: f.Size, ETag: f.ETag}, client)
+	file, err := schema.Open(ctx, loc, discovery.Object{Path: f.Path, Size: f.Size, ETag: f.ETag}, client, o.LocalRoot)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -157,6 +158,44 @@ func OpenLocal(path string) (*File, error) {
 	return &File{ReaderAt: fh, Size: st.Size(), Name: name, close: fh.Close}, nil
 }
 
+// openConfined opens path, which must lie under root, through an os.Root.
+func openConfined(root, path string) (*File, error) {
+	name := "file://" + path
+	if root == "" {
+		return nil, apierr.New(apierr.FailedPrecondition, "file:// tables are disabled: local_files.root is not set")
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.FailedPrecondition, err, "local_files.root")
+	}
+	rel, err := filepath.Rel(abs, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return nil, apierr.New(apierr.PermissionDenied, "%s is outside local_files.root", name)
+	}
+	r, err := os.OpenRoot(abs)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.FailedPrecondition, err, "local_files.root is not readable")
+	}
+	defer r.Close()
+	fh, err := r.Open(rel)
+	if err != nil {
+		if strings.Contains(err.Error(), "path escapes from parent") {
+			return nil, apierr.Wrap(apierr.PermissionDenied, err, "%s leads outside local_files.root", name)
+		}
+		return nil, localError(err, name)
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, localError(err, name)
+	}
+	if !st.Mode().IsRegular() {
+		fh.Close()
+		return nil, apierr.New(apierr.InvalidArgument, "%s is not a regular file", name)
+	}
+	return &File{ReaderAt: fh, Size: st.Size(), Name: name, close: fh.Close}, nil
+}
+
 func localError(err error, name string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -167,13 +206,17 @@ func localError(err error, name string) error {
 	return apierr.Wrap(apierr.Unavailable, err, "could not open %s", name)
 }
 
-// Open opens a listed object of the table at loc: a local file, or an S3
-// object read with ranged GETs (client may be nil for file:// locations).
-// The context bounds every read of an S3 object.
-func Open(ctx context.Context, loc discovery.Location, obj discovery.Object, client S3API) (*File, error) {
+// Open opens a listed object of the table at loc: a local file under
+// localRoot, or an S3 object read with ranged GETs (client may be nil for
+// file:// locations). The context bounds every read of an S3 object.
+//
+// Local files are opened through an os.Root at localRoot, as the /blob/
+// server does: a path or a symlink that leads outside it (one swapped in
+// after the listing, say) is refused, not read.
+func Open(ctx context.Context, loc discovery.Location, obj discovery.Object, client S3API, localRoot string) (*File, error) {
 	switch loc.Scheme {
 	case discovery.SchemeFile:
-		f, err := OpenLocal(loc.File(obj.Path))
+		f, err := openConfined(localRoot, loc.File(obj.Path))
 		if err != nil {
 			return nil, err
 		}

@@ -54,7 +54,7 @@ func TestOpenLocalTable(t *testing.T) {
 	if err != nil || len(objs) != 1 {
 		t.Fatalf("list: %v %v", objs, err)
 	}
-	f, err := Open(context.Background(), loc, objs[0], nil)
+	f, err := Open(context.Background(), loc, objs[0], nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,11 +67,11 @@ func TestOpenLocalTable(t *testing.T) {
 	}
 	stale := objs[0]
 	stale.Size++
-	if _, err := Open(context.Background(), loc, stale, nil); !apierr.Is(err, apierr.FailedPrecondition) {
+	if _, err := Open(context.Background(), loc, stale, nil, dir); !apierr.Is(err, apierr.FailedPrecondition) {
 		t.Errorf("changed size: %v", err)
 	}
 	s3loc, _ := discovery.ParseLocation("s3://bucket/t/")
-	if _, err := Open(context.Background(), s3loc, objs[0], nil); !apierr.Is(err, apierr.FailedPrecondition) {
+	if _, err := Open(context.Background(), s3loc, objs[0], nil, dir); !apierr.Is(err, apierr.FailedPrecondition) {
 		t.Errorf("s3 without client: %v", err)
 	}
 	// CSV through the same File.
@@ -85,5 +85,46 @@ func TestOpenLocalTable(t *testing.T) {
 	cols, err := InferCSV(cf.Section(), cf.Name, CSVOptions{Header: true})
 	if err != nil || len(cols) != 2 || cols[0].Type.String() != "int64" {
 		t.Errorf("csv via File: %v %v", cols, err)
+	}
+}
+
+// TestOpenConfinedToLocalRoot: footer and sample reads go through an os.Root
+// at local_files.root, like /blob/: a listed file that has become a symlink
+// to a file outside the root (swapped after the listing) is refused, and so
+// is a table outside the root.
+func TestOpenConfinedToLocalRoot(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "files")
+	table := filepath.Join(root, "t")
+	if err := os.MkdirAll(table, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(base, "secret.parquet")
+	data := writeParquet(t, 5, 5, true)
+	for _, p := range []string{secret, filepath.Join(table, "a.parquet")} {
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loc, _ := discovery.ParseLocation("file://" + table)
+	obj := discovery.Object{Path: "a.parquet", Size: int64(len(data))}
+	f, err := Open(context.Background(), loc, obj, nil, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// Swapped for a symlink out of the root after the listing.
+	if err := os.Remove(filepath.Join(table, "a.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, filepath.Join(table, "a.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), loc, obj, nil, root); !apierr.Is(err, apierr.PermissionDenied) {
+		t.Fatalf("symlink out of the root: %v, want PermissionDenied", err)
+	}
+	outside, _ := discovery.ParseLocation("file://" + base)
+	if _, err := Open(context.Background(), outside, discovery.Object{Path: "secret.parquet", Size: int64(len(data))}, nil, root); !apierr.Is(err, apierr.PermissionDenied) {
+		t.Fatalf("a table outside the root: %v, want PermissionDenied", err)
 	}
 }

@@ -40,7 +40,7 @@ func TestReadFooterS3(t *testing.T) {
 	}
 	var files []FileColumns
 	for _, obj := range objs {
-		f, err := Open(ctx, loc, obj, srv.Client)
+		f, err := Open(ctx, loc, obj, srv.Client, "")
 		if err != nil {
 			t.Fatal(err)
 		}

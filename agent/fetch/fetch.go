@@ -27,6 +27,10 @@ import (
 	"github.com/nscale/nscale/internal/redact"
 )
 
+// ErrObjectChanged is wrapped by the error of a read whose object is no
+// longer the planned one (another ETag or size).
+var ErrObjectChanged = errors.New("fetch: the object changed since the plan")
+
 // URLSource returns a fresh pre-signed GET URL for the object and the instant
 // it stops working. The Reader calls it once in NewReader and again whenever
 // the URL must be renewed.
@@ -341,11 +345,11 @@ func (r *Reader) attempt(ctx context.Context, u string, p []byte, off int64, who
 	defer resp.Body.Close()
 	if r.cfg.ETag != "" {
 		if resp.StatusCode == http.StatusPreconditionFailed {
-			return 0, fatal, apierr.New(apierr.FailedPrecondition, "fetch %s: the object changed since the plan (its ETag is no longer the planned one); plan the query again", name)
+			return 0, fatal, apierr.Wrap(apierr.FailedPrecondition, ErrObjectChanged, "fetch %s: the object changed since the plan (its ETag is no longer the planned one); plan the query again", name)
 		}
 		if got := resp.Header.Get("ETag"); got != "" && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPartialContent) &&
 			strings.Trim(strings.TrimPrefix(got, "W/"), `"`) != r.cfg.ETag {
-			return 0, fatal, apierr.New(apierr.FailedPrecondition, "fetch %s: the object changed since the plan (ETag %s, planned %s); plan the query again",
+			return 0, fatal, apierr.Wrap(apierr.FailedPrecondition, ErrObjectChanged, "fetch %s: the object changed since the plan (ETag %s, planned %s); plan the query again",
 				name, redact.String(got), redact.String(strconv.Quote(r.cfg.ETag)))
 		}
 	}
@@ -358,12 +362,12 @@ func (r *Reader) attempt(ctx context.Context, u string, p []byte, off int64, who
 				name, off, end, redact.String(resp.Header.Get("Content-Range")))
 		}
 		if total >= 0 && total != r.size {
-			return 0, fatal, apierr.New(apierr.FailedPrecondition, "fetch %s: object is %d bytes, the plan says %d (changed since the plan?)",
+			return 0, fatal, apierr.Wrap(apierr.FailedPrecondition, ErrObjectChanged, "fetch %s: object is %d bytes, the plan says %d (changed since the plan?)",
 				name, total, r.size)
 		}
 	case resp.StatusCode == http.StatusOK && whole:
 		if resp.ContentLength >= 0 && resp.ContentLength != r.size {
-			return 0, fatal, apierr.New(apierr.FailedPrecondition, "fetch %s: object is %d bytes, the plan says %d (changed since the plan?)",
+			return 0, fatal, apierr.Wrap(apierr.FailedPrecondition, ErrObjectChanged, "fetch %s: object is %d bytes, the plan says %d (changed since the plan?)",
 				name, resp.ContentLength, r.size)
 		}
 	case resp.StatusCode == http.StatusForbidden:

@@ -8,6 +8,7 @@ package task
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -49,7 +50,8 @@ var errLimit = errors.New("task: limit reached")
 // is built before anything is read, so a task it cannot enforce reads
 // nothing; so is a format, a format option or a column type that the scan
 // cannot honour (FailedPrecondition, see scanner). Errors about an object
-// name its path, never its URL.
+// show the user only their code and a fixed message (wrapObject); their
+// Error() names the object's path, never its URL.
 func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg fetch.Config, mem memory.Allocator, emit func(arrow.RecordBatch) error) (Stats, error) {
 	var st Stats
 	if urls == nil || emit == nil {
@@ -98,7 +100,13 @@ func Run(ctx context.Context, t taskplan.Task, urls URLs, key mask.Key, fetchCfg
 // reached.
 func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Config, scanObj objectScan, columns []string, parts *partitions, types map[string]arrow.DataType,
 	enf *enforce.Enforcer, mem memory.Allocator, emit func(arrow.RecordBatch) error, st *Stats) (done bool, err error) {
-	src := func(ctx context.Context) (string, time.Time, error) { return urls(ctx, obj) }
+	src := func(ctx context.Context) (string, time.Time, error) {
+		u, exp, err := urls(ctx, obj)
+		if err != nil {
+			return "", time.Time{}, &signError{err}
+		}
+		return u, exp, nil
+	}
 	cfg.ETag = obj.ETag
 	r, err := fetch.NewReader(ctx, src, obj.Size, cfg)
 	if err != nil {
@@ -158,7 +166,49 @@ func runObject(ctx context.Context, obj taskplan.Object, urls URLs, cfg fetch.Co
 	}
 }
 
-// wrapObject names the object's path (never its URL) and keeps err's code.
+// wrapObject is what the user sees of a failure to read one of the task's
+// objects: its code and a message that names neither the object, nor its
+// URL, nor anything read from it (a path holds partition values the user
+// may not see, a parse error may quote a cell of a hidden row). The whole
+// error, with the object's path, stays in Error() for the task report, and
+// so for the audit. A refusal of the control plane to sign (the ticket
+// expired, the policy changed) is its own user-facing error and passes
+// unchanged.
 func wrapObject(err error, obj taskplan.Object) error {
-	return apierr.Wrap(apierr.CodeOf(err), err, "object %s", obj.Path)
+	var se *signError
+	if errors.As(err, &se) {
+		return se.err
+	}
+	code := apierr.CodeOf(err)
+	return &apierr.Error{Code: code, Message: objectMessage(code, err), Err: detail{fmt.Errorf("object %s: %w", obj.Path, err)}}
 }
+
+func objectMessage(code apierr.Code, err error) string {
+	switch {
+	case errors.Is(err, fetch.ErrObjectChanged):
+		return "an object of the table changed after the query was planned; run the query again"
+	case code == apierr.NotFound:
+		return "an object of the table was deleted after the query was planned; run the query again"
+	case code == apierr.InvalidArgument:
+		return "an object of the table is not valid data of the table's format; the audit's task.read event has the details"
+	case code == apierr.FailedPrecondition:
+		return "an object of the table cannot be read by this agent; the audit's task.read event has the details"
+	case code == apierr.PermissionDenied, code == apierr.Unauthenticated:
+		return "the object store refused to serve an object of the table"
+	case code == apierr.Unavailable:
+		return "the object store did not answer in time; try again"
+	}
+	return "reading an object of the table failed"
+}
+
+// signError marks an error of the URL source (the control plane's SignURLs).
+type signError struct{ err error }
+
+func (e *signError) Error() string { return e.err.Error() }
+func (e *signError) Unwrap() error { return e.err }
+
+// detail keeps an error's text for logs and reports and hides its chain
+// from apierr.PublicMessage, which would show the messages inside it.
+type detail struct{ err error }
+
+func (d detail) Error() string { return d.err.Error() }

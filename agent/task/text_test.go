@@ -179,8 +179,10 @@ func TestRunTextFilterColumnType(t *testing.T) {
 	}
 }
 
-// A bad value fails the task with the object, line and column, without the
-// value; the rows of the objects before it were served.
+// A bad value fails the task: the user's message names neither the object
+// (its path holds partition values) nor the value; the report (Error(),
+// for the audit) names the object, line and column, without the value. The
+// rows of the objects before it were served.
 func TestRunTextBadValue(t *testing.T) {
 	f := setup(t)
 	bad := []byte("id,email,country\n5,e@v.com,DE\n\n6x,secret@u.net,DE\n")
@@ -191,13 +193,19 @@ func TestRunTextBadValue(t *testing.T) {
 		t.Fatalf("err = %v, want InvalidArgument", err)
 	}
 	msg := apierr.PublicMessage(err)
+	if !strings.Contains(msg, "not valid data") || strings.Contains(msg, "bad/") || strings.Contains(msg, "part-1") {
+		t.Errorf("user message %q: want a fixed message without the object", msg)
+	}
+	report := err.Error()
 	for _, want := range []string{"object bad/part-1", "line 4", `column "id"`, "int64"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message %q does not name %q", msg, want)
+		if !strings.Contains(report, want) {
+			t.Errorf("report %q does not name %q", report, want)
 		}
 	}
-	if strings.Contains(msg, "6x") || strings.Contains(msg, "secret") {
-		t.Errorf("message %q repeats the file's data", msg)
+	for _, m := range []string{msg, report} {
+		if strings.Contains(m, "6x") || strings.Contains(m, "secret") {
+			t.Errorf("%q repeats the file's data", m)
+		}
 	}
 	if len(got) != 2 {
 		t.Errorf("rows before the failure: %q", got)
@@ -206,7 +214,8 @@ func TestRunTextBadValue(t *testing.T) {
 	task = testTask(put(t, f, "badjson", []byte("{\"id\":1,\"email\":\"a@x.com\",\"country\":\"DE\"}\n{\"id\":2,\"email\":")), 0)
 	task.Format = "json"
 	_, _, err = run(t, f, task)
-	if !apierr.Is(err, apierr.InvalidArgument) || !strings.Contains(apierr.PublicMessage(err), "object badjson/part-0: invalid JSON at line 2") {
+	if !apierr.Is(err, apierr.InvalidArgument) || !strings.Contains(err.Error(), "object badjson/part-0: invalid JSON at line 2") ||
+		strings.Contains(apierr.PublicMessage(err), "badjson") {
 		t.Fatalf("truncated JSON: %v", err)
 	}
 }

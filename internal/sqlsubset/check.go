@@ -217,6 +217,12 @@ func (c *checker) check(e Expr) (Type, Expr, error) {
 		}
 		l, isLit := x.(*Literal)
 		folded := isLit && l.Type.ID == String && n.Type.IsTemporal() // becomes a typed literal here
+		if _, isCall := x.(*Call); isCall && t.ID == String && n.Type.IsTemporal() {
+			// A policy function's string (user_attribute('since')): the
+			// control plane substitutes it before signing and checks the
+			// filter again, which folds the CAST of the literal.
+			return n.Type, &Cast{Expr: x, Type: n.Type}, nil
+		}
 		if !folded && !castable(t, n.Type) {
 			return Type{}, nil, typeError("cannot cast %s from %s to %s", n.Expr, t, n.Type)
 		}
@@ -279,6 +285,15 @@ func comparable(a Expr, at Type, ac Expr, b Expr, bt Type, bc Expr) (Expr, Expr,
 			typed, err := temporalLiteral(l.Str, bt)
 			return typed, bc, err
 		}
+	}
+	// A policy function's string opposite a date or timestamp: converted
+	// like a literal once the control plane has substituted it (checked
+	// again then; a value that does not convert fails that evaluation).
+	if _, ok := bc.(*Call); ok && at.IsTemporal() && bt.ID == String {
+		return ac, bc, nil
+	}
+	if _, ok := ac.(*Call); ok && bt.IsTemporal() && at.ID == String {
+		return ac, bc, nil
 	}
 	return nil, nil, typeError("cannot compare %s (%s) with %s (%s)", a, at, b, bt)
 }

@@ -157,7 +157,9 @@ func loadArray(a arrow.Array) (*vec, error) {
 		for i := range n {
 			v.i[i] = int64(a.Value(i))
 		}
-	case *array.Struct:
+	case *array.Struct, *array.List, *array.LargeList, *array.FixedSizeList, *array.Map:
+		// Nested values: only their validity is read (IS [NOT] NULL); the
+		// type check refuses any other use.
 		v.k = kStruct
 	default:
 		return nil, fmt.Errorf("enforce: unsupported column type %s", a.DataType())

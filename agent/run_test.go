@@ -49,6 +49,13 @@ func (k *keysCP) PublicKeys(ctx context.Context, _ *agentapi.PublicKeysRequest) 
 	return &agentapi.PublicKeysResponse{Keys: []*agentapi.PublicKey{{KeyId: "k1", Ed25519: make([]byte, 32)}}}, nil
 }
 
+func (k *keysCP) SealingKeys(ctx context.Context, _ *agentapi.SealingKeysRequest) (*agentapi.SealingKeysResponse, error) {
+	if err := k.check(ctx); err != nil {
+		return nil, err
+	}
+	return &agentapi.SealingKeysResponse{Keys: [][]byte{make([]byte, 32)}}, nil
+}
+
 func (k *keysCP) MaskingKey(ctx context.Context, _ *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {
 	if err := k.check(ctx); err != nil {
 		return nil, err

@@ -82,6 +82,13 @@ type PlannerConfig struct {
 	// RetiredKeyFiles still verify tickets (during a key rotation) but
 	// sign nothing.
 	RetiredKeyFiles []string `yaml:"retired_key_files"`
+	// SealingKeyFile is the AES-256-GCM key (32 bytes, hex) that seals
+	// every ticket, created on first start if missing. Every replica must
+	// share it; agents fetch it over their authenticated channel.
+	SealingKeyFile string `yaml:"sealing_key_file"`
+	// RetiredSealingKeyFiles still open tickets (during a rotation) but
+	// seal nothing.
+	RetiredSealingKeyFiles []string `yaml:"retired_sealing_key_files"`
 	// TaskTTL is how long a ticket stays valid.
 	TaskTTL time.Duration `yaml:"task_ttl"`
 	// TargetTaskBytes is how much data one task should read.
@@ -130,6 +137,7 @@ func DefaultConfig() Config {
 		Catalog:    CatalogConfig{FileListTTL: time.Hour},
 		AgentAPI:   AgentAPIConfig{Listen: "127.0.0.1:7081", TokenFile: "./data/agent.token", URLTTL: 5 * time.Minute},
 		Planner: PlannerConfig{SigningKeyFile: "./data/signing.key", RetiredKeyFiles: []string{},
+			SealingKeyFile: "./data/sealing.key", RetiredSealingKeyFiles: []string{},
 			TaskTTL: 10 * time.Minute, TargetTaskBytes: 128 << 20},
 		Masking:         MaskingConfig{KeyFile: "./data/masking.key"},
 		ShutdownTimeout: 15 * time.Second,
@@ -172,6 +180,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AgentAPI.URLTTL < time.Second || c.AgentAPI.URLTTL > 7*24*time.Hour {
 		errs = append(errs, errors.New("agent_api.url_ttl must be between 1s and 168h"))
+	}
+	if c.Planner.SealingKeyFile == "" {
+		errs = append(errs, errors.New("planner.sealing_key_file is required"))
 	}
 	if c.Planner.SigningKeyFile == "" {
 		errs = append(errs, errors.New("planner.signing_key_file is required"))

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nscale/nscale/internal/taskplan"
+	"github.com/nscale/nscale/presign"
 )
 
 // loadOrCreateToken reads a bearer token from path, creating the file with
@@ -86,4 +87,33 @@ func (s *Server) ticketSigner() (*taskplan.Signer, error) {
 		}
 	}
 	return signer, nil
+}
+
+// ticketSealer loads the sealing key (creating it on first start) and the
+// retired ones, which open tickets but seal nothing.
+func (s *Server) ticketSealer() (*taskplan.Sealer, error) {
+	pc := s.cfg.Planner
+	if _, err := os.Stat(pc.SealingKeyFile); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(pc.SealingKeyFile), 0o700); err != nil {
+			return nil, fmt.Errorf("planner.sealing_key_file: %w", err)
+		}
+		defer s.log.Warn("created a new ticket sealing key; every replica must share it", "file", pc.SealingKeyFile)
+	}
+	current, err := presign.LoadOrCreateKeyFile(pc.SealingKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("planner.sealing_key_file: %w", err)
+	}
+	var retired [][]byte
+	for _, f := range pc.RetiredSealingKeyFiles {
+		k, err := presign.LoadKeyFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("planner.retired_sealing_key_files %s: %w", f, err)
+		}
+		retired = append(retired, k)
+	}
+	sealer, err := taskplan.NewSealer(current, retired...)
+	if err != nil {
+		return nil, fmt.Errorf("planner.sealing_key_file: %w", err)
+	}
+	return sealer, nil
 }

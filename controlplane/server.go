@@ -103,6 +103,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sealer, err := s.ticketSealer()
+	if err != nil {
+		return err
+	}
 	maskKey, err := presign.LoadOrCreateKeyFile(s.cfg.Masking.KeyFile)
 	if err != nil {
 		return fmt.Errorf("masking.key_file: %w", err)
@@ -180,10 +184,10 @@ func (s *Server) Run(ctx context.Context) error {
 		apiHandler = mux
 	}
 
-	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, RowGroups: objects,
+	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, Sealer: sealer, RowGroups: objects,
 		TaskTTL: s.cfg.Planner.TaskTTL, TargetTaskBytes: s.cfg.Planner.TargetTaskBytes})
 	agents, err := agentrpc.New(agentrpc.Config{
-		AgentToken: agentTok, Users: users, Planner: pl, Catalog: cat, Signer: signer,
+		AgentToken: agentTok, Users: users, Planner: pl, Catalog: cat, Signer: signer, Sealer: sealer,
 		S3: st3.Signer(), Files: files, LocalRoot: s.cfg.LocalFiles.Root, URLTTL: s.cfg.AgentAPI.URLTTL,
 		MaskingKey: maskKey, Logger: s.log.With("component", "agentrpc"), Registry: s.reg,
 	})

@@ -27,6 +27,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/nscale/nscale/internal/taskplan"
 )
 
 // attackTTL is the tickets' lifetime on the attack stack; the agent allows
@@ -60,7 +62,7 @@ func bearer(ctx context.Context, token string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 }
 
-// execute plans sql for token and returns the raw nst1 tickets.
+// execute plans sql for token and returns the tickets (sealed, nss1).
 func execute(ctx context.Context, cl *flightsql.Client, token, sql string) ([][]byte, error) {
 	info, err := cl.Execute(bearer(ctx, token), sql)
 	if err != nil {
@@ -148,11 +150,17 @@ func (k ticket) encode() []byte {
 	return []byte("nst1." + k.kid + "." + b64.EncodeToString(k.payload) + "." + b64.EncodeToString(k.sig))
 }
 
-// tamper changes one top-level field of the signed payload in place, keeps
-// the signature, and checks that the new payload is valid JSON differing
-// from the original in that field and no other.
-func tamper(t *testing.T, raw []byte, field string, edit func(old json.RawMessage) json.RawMessage) []byte {
+// tamper opens a sealed ticket with the sealing key (as only a holder of
+// the key could), changes one top-level field of the signed payload in
+// place, keeps the signature, seals it again, and checks that the new
+// payload is valid JSON differing from the original in that field and no
+// other.
+func tamper(t *testing.T, sl *taskplan.Sealer, sealed []byte, field string, edit func(old json.RawMessage) json.RawMessage) []byte {
 	t.Helper()
+	raw, err := sl.Open(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := parseTicket(t, raw)
 	var before map[string]json.RawMessage
 	if err := json.Unmarshal(k.payload, &before); err != nil {
@@ -177,7 +185,11 @@ func tamper(t *testing.T, raw []byte, field string, edit func(old json.RawMessag
 			t.Fatalf("field %s: before %s, after %s (tampering %s)", name, v, after[name], field)
 		}
 	}
-	return k.encode()
+	resealed, err := sl.Seal(k.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resealed
 }
 
 // TestAttacks tries to read what policy hides: tampered, replayed and
@@ -210,6 +222,7 @@ func TestAttacks(t *testing.T) {
 		t.Fatalf("plan: %v (%d tickets, want 1)", err, len(tickets))
 	}
 	ann := tickets[0]
+	sl := e.sealer(t)
 	t.Run("the untouched ticket reads", func(t *testing.T) {
 		n, err := doGet(ctx, cl, e.tokens["ann"], ann)
 		if err != nil || n != 54 {
@@ -249,7 +262,7 @@ func TestAttacks(t *testing.T) {
 		}},
 	} {
 		t.Run("tampered "+tc.name, func(t *testing.T) {
-			bad := tamper(t, ann, tc.field, tc.edit)
+			bad := tamper(t, sl, ann, tc.field, tc.edit)
 			n, err := doGet(ctx, cl, e.tokens[tc.as], bad)
 			wantStatus(t, "DoGet", err, codes.PermissionDenied, "ticket signature invalid", false)
 			if n != 0 {
@@ -258,14 +271,39 @@ func TestAttacks(t *testing.T) {
 		})
 	}
 	t.Run("tampered signature", func(t *testing.T) {
-		k := parseTicket(t, ann)
-		k.sig[17] ^= 0x01
-		bad := k.encode()
-		if bytes.Equal(bad, ann) {
-			t.Fatal("the ticket did not change")
+		inner, err := sl.Open(ann)
+		if err != nil {
+			t.Fatal(err)
 		}
-		_, err := doGet(ctx, cl, e.tokens["ann"], bad)
+		k := parseTicket(t, inner)
+		k.sig[17] ^= 0x01
+		bad, err := sl.Seal(k.encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = doGet(ctx, cl, e.tokens["ann"], bad)
 		wantStatus(t, "DoGet", err, codes.PermissionDenied, "ticket signature invalid", false)
+	})
+	t.Run("tampered seal", func(t *testing.T) {
+		bad := bytes.Clone(ann)
+		if i := len(bad) / 2; bad[i] == 'A' {
+			bad[i] = 'B'
+		} else {
+			bad[i] = 'A'
+		}
+		n, err := doGet(ctx, cl, e.tokens["ann"], bad)
+		wantStatus(t, "DoGet", err, codes.PermissionDenied, "sealed ticket invalid", false)
+		if n != 0 {
+			t.Fatalf("%d rows served", n)
+		}
+	})
+	t.Run("the signed ticket without its seal", func(t *testing.T) {
+		inner, err := sl.Open(ann)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = doGet(ctx, cl, e.tokens["ann"], inner)
+		wantStatus(t, "DoGet", err, codes.InvalidArgument, "malformed ticket: not a sealed nscale ticket", false)
 	})
 	t.Run("another user's ticket with my credential", func(t *testing.T) {
 		n, err := doGet(ctx, cl, e.tokens["mia"], ann)

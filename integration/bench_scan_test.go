@@ -209,6 +209,14 @@ func plannedTasks(tb testing.TB, s *benchStack, cl *flightsql.Client, token, sql
 	if err != nil {
 		tb.Fatal(err)
 	}
+	sealKey, err := presign.LoadKeyFile(filepath.Join(s.dir, "data", "sealing.key"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sl, err := taskplan.NewSealer(sealKey)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token)
 	info, err := cl.Execute(ctx, sql)
 	if err != nil {
@@ -220,7 +228,11 @@ func plannedTasks(tb testing.TB, s *benchStack, cl *flightsql.Client, token, sql
 		if err != nil {
 			tb.Fatal(err)
 		}
-		t, err := v.VerifySignature(tkt.GetStatementHandle())
+		raw, err := sl.Open(tkt.GetStatementHandle())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		t, err := v.VerifySignature(raw)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -410,6 +410,7 @@ func TestEndToEndCorpus(t *testing.T) {
 			}
 			t.Run("audit", func(t *testing.T) { e.checkCorpusAudit(ctx, t) })
 			t.Run("metadata", func(t *testing.T) { e.checkMetadata(ctx, t) })
+			t.Run("tickets are opaque", func(t *testing.T) { e.checkOpaqueTickets(ctx, t) })
 			e.stop(t)
 		})
 	}
@@ -444,6 +445,7 @@ type auditEvent struct {
 // auditDetail is the part of query.plan and task.read details the tests read.
 type auditDetail struct {
 	QueryID      string            `json:"query_id"`
+	SchemaOnly   bool              `json:"schema_only"`
 	Tasks        *int              `json:"tasks"`
 	Files        *int              `json:"files"`
 	PrunedFiles  *int              `json:"pruned_files"`
@@ -477,7 +479,7 @@ func (s *stack) planAudit(t *testing.T, user, sql string, wantTasks int) (auditE
 		events := s.auditEvents(t, 1000)
 		for i := range events {
 			ev := events[i]
-			if plan == nil && ev.Action == "query.plan" && ev.Actor == user && ev.Statement == sql && !strings.Contains(string(ev.Detail), `"schema_only":true`) {
+			if plan == nil && ev.Action == "query.plan" && ev.Actor == user && ev.Statement == sql && !ev.detail(t).SchemaOnly {
 				plan = &events[i]
 			}
 		}

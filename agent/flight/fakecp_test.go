@@ -50,6 +50,7 @@ type fakeCP struct {
 	agentapi.UnimplementedAgentServer
 	t      *testing.T
 	signer *taskplan.Signer
+	sealer *taskplan.Sealer
 
 	mu      sync.Mutex
 	queries map[string]query
@@ -79,7 +80,15 @@ func newFakeCP(t *testing.T) *fakeCP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeCP{t: t, signer: signer, queries: map[string]query{}, catalog: map[string]*agentapi.CatalogResponse{},
+	sealKey := make([]byte, taskplan.SealKeySize)
+	if _, err := rand.Read(sealKey); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := taskplan.NewSealer(sealKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeCP{t: t, signer: signer, sealer: sealer, queries: map[string]query{}, catalog: map[string]*agentapi.CatalogResponse{},
 		reports: make(chan *agentapi.ReportTaskRequest, 100), dir: t.TempDir(),
 		block: map[string]chan struct{}{}, entered: make(chan string, 10)}
 	blobs := httptest.NewServer(http.HandlerFunc(f.serveBlob))
@@ -197,6 +206,9 @@ func (f *fakeCP) Plan(req *agentapi.PlanRequest, stream grpc.ServerStreamingServ
 		task.Principal = principal
 		task.IssuedAt, task.ExpiresAt = issued, expires
 		tkt, err := f.signer.Sign(task)
+		if err == nil {
+			tkt, err = f.sealer.Seal(tkt)
+		}
 		if err != nil {
 			f.t.Errorf("sign: %v", err)
 			return status.Error(codes.Internal, "sign")
@@ -217,7 +229,11 @@ func (f *fakeCP) Plan(req *agentapi.PlanRequest, stream grpc.ServerStreamingServ
 
 // verify checks a ticket the way the real control plane does before it
 // signs URLs: signed by it, unexpired, for one of its users.
-func (f *fakeCP) verify(ticket []byte) (taskplan.Task, error) {
+func (f *fakeCP) verify(sealed []byte) (taskplan.Task, error) {
+	ticket, err := f.sealer.Open(sealed)
+	if err != nil {
+		return taskplan.Task{}, err
+	}
 	v, err := taskplan.NewVerifier(f.signer.PublicKeys(), time.Minute)
 	if err != nil {
 		return taskplan.Task{}, err
@@ -281,6 +297,13 @@ func (f *fakeCP) PublicKeys(ctx context.Context, _ *agentapi.PublicKeysRequest) 
 		resp.Keys = append(resp.Keys, &agentapi.PublicKey{KeyId: id, Ed25519: k})
 	}
 	return resp, nil
+}
+
+func (f *fakeCP) SealingKeys(ctx context.Context, _ *agentapi.SealingKeysRequest) (*agentapi.SealingKeysResponse, error) {
+	if err := checkAgent(ctx); err != nil {
+		return nil, err
+	}
+	return &agentapi.SealingKeysResponse{Keys: f.sealer.Keys()}, nil
 }
 
 func (f *fakeCP) MaskingKey(ctx context.Context, _ *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {

@@ -28,7 +28,7 @@ const (
 )
 
 // errNotReady answers requests that need keys before the first fetch.
-var errNotReady = apierr.New(apierr.Unavailable, "agent is starting: ticket and masking keys not yet received from the control plane")
+var errNotReady = apierr.New(apierr.Unavailable, "agent is starting: ticket, sealing and masking keys not yet received from the control plane")
 
 // KeysConfig configures Keys.
 type KeysConfig struct {
@@ -42,8 +42,8 @@ type KeysConfig struct {
 	// rotated and revoked keys (default 5 min).
 	Refresh time.Duration
 	// MinRefresh rate-limits the refetch triggered by a ticket with an
-	// unknown key id, so that forged tickets cannot hammer the control
-	// plane (default 10 s).
+	// unknown key id or one no sealing key opens, so that forged tickets
+	// cannot hammer the control plane (default 10 s).
 	MinRefresh time.Duration
 	// RetryBackoff is the first delay between start-up attempts; it doubles
 	// up to 30 s (default 500 ms).
@@ -54,13 +54,14 @@ type KeysConfig struct {
 }
 
 // Keys holds what the agent needs from the control plane before it can
-// serve a task: the public keys that verify tickets and the masking key.
-// Neither is ever logged.
+// serve a task: the keys that open sealed tickets, the public keys that
+// verify them and the masking key. None is ever logged.
 type Keys struct {
 	cfg      KeysConfig
 	log      *slog.Logger
 	verifier *taskplan.Verifier
 	maskKey  atomic.Pointer[mask.Key]
+	sealer   atomic.Pointer[taskplan.Sealer]
 	ready    chan struct{}
 	once     sync.Once
 	fetches  *prometheus.CounterVec
@@ -111,7 +112,7 @@ func NewKeys(cfg KeysConfig) (*Keys, error) {
 	return k, nil
 }
 
-// Ready is closed once both kinds of key have been fetched.
+// Ready is closed once every kind of key has been fetched.
 func (k *Keys) Ready() <-chan struct{} { return k.ready }
 
 // IsReady reports whether Ready is closed.
@@ -170,13 +171,22 @@ func (k *Keys) MaskingKey() (mask.Key, error) {
 	return *p, nil
 }
 
-// Verify checks ticket for principal (see taskplan.Verifier.Verify). A
-// ticket signed with a key id the agent does not know triggers one
-// rate-limited refetch of the public keys, so that a key rotated in on the
-// control plane is picked up without a restart.
-func (k *Keys) Verify(ctx context.Context, ticket []byte, principal string) (taskplan.Task, error) {
+// Verify opens a sealed ticket and checks it for principal (see
+// taskplan.Verifier.Verify). Only sealed tickets are accepted: the control
+// plane seals every ticket it issues. A ticket no sealing key opens, or
+// signed with a key id the agent does not know, triggers one rate-limited
+// refetch of the keys, so that a key rotated in on the control plane is
+// picked up without a restart.
+func (k *Keys) Verify(ctx context.Context, sealed []byte, principal string) (taskplan.Task, error) {
 	if !k.IsReady() {
 		return taskplan.Task{}, errNotReady
+	}
+	ticket, err := k.sealer.Load().Open(sealed)
+	if err != nil && taskplan.IsSealed(sealed) && k.refresh(ctx, func() bool { return false }) {
+		ticket, err = k.sealer.Load().Open(sealed)
+	}
+	if err != nil {
+		return taskplan.Task{}, err
 	}
 	t, err := k.verifier.Verify(ticket, k.cfg.Now(), principal)
 	if err == nil || !apierr.Is(err, apierr.PermissionDenied) {
@@ -186,18 +196,19 @@ func (k *Keys) Verify(ctx context.Context, ticket []byte, principal string) (tas
 	if !ok || k.known(kid) {
 		return t, err
 	}
-	if k.refreshFor(ctx, kid) {
+	if k.refresh(ctx, func() bool { return k.known(kid) }) && k.known(kid) {
 		return k.verifier.Verify(ticket, k.cfg.Now(), principal)
 	}
 	return t, err
 }
 
-// refreshFor refetches the public keys unless that happened less than
-// MinRefresh ago, and reports whether kid is known afterwards.
-func (k *Keys) refreshFor(ctx context.Context, kid string) bool {
+// refresh refetches every key unless that happened less than MinRefresh
+// ago or done reports that another stream's refresh already brought what
+// this one needs; it reports whether it refetched.
+func (k *Keys) refresh(ctx context.Context, done func() bool) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.known(kid) {
+	if done() {
 		return true // another stream refreshed while this one waited
 	}
 	now := k.cfg.Now()
@@ -205,11 +216,11 @@ func (k *Keys) refreshFor(ctx context.Context, kid string) bool {
 		return false
 	}
 	k.lastOnDemand = now
-	if err := k.fetchPublicKeys(ctx); err != nil {
-		k.log.Warn("refreshing keys for an unknown key id failed", logging.KeyError, err)
+	if err := k.fetchLocked(ctx); err != nil {
+		k.log.Warn("refreshing keys for a ticket the agent cannot open or verify failed", logging.KeyError, err)
 		return false
 	}
-	return k.known(kid)
+	return true
 }
 
 func (k *Keys) known(kid string) bool {
@@ -224,10 +235,38 @@ func (k *Keys) known(kid string) bool {
 func (k *Keys) fetchAll(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	return k.fetchLocked(ctx)
+}
+
+func (k *Keys) fetchLocked(ctx context.Context) error {
 	if err := k.fetchPublicKeys(ctx); err != nil {
 		return err
 	}
+	if err := k.fetchSealingKeys(ctx); err != nil {
+		return err
+	}
 	return k.fetchMaskingKey(ctx)
+}
+
+// fetchSealingKeys replaces the keys that open tickets with the control
+// plane's list (the one it seals with first, then retired ones in their
+// overlap). An answer with a bad key or none changes nothing: the agent
+// keeps refusing what it cannot open (fail closed).
+func (k *Keys) fetchSealingKeys(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, k.cfg.CallTimeout)
+	defer cancel()
+	resp, err := k.cfg.Client.SealingKeys(ctx, &agentapi.SealingKeysRequest{})
+	if err != nil {
+		k.fetches.WithLabelValues("error").Inc()
+		return apierr.FromGRPC(err)
+	}
+	s, err := taskplan.NewSealerFromList(resp.GetKeys())
+	if err != nil {
+		k.fetches.WithLabelValues("error").Inc()
+		return apierr.Wrap(apierr.Internal, err, "control plane sent invalid sealing keys")
+	}
+	k.sealer.Store(s)
+	return nil
 }
 
 // fetchPublicKeys replaces the verifier's keys with the control plane's

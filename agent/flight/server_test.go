@@ -171,17 +171,38 @@ func statementTicket(t *testing.T, raw []byte) *flight.Ticket {
 	return &flight.Ticket{Ticket: b}
 }
 
-// rawTicket extracts the signed ticket from an endpoint.
+// rawTicket extracts the sealed ticket from an endpoint.
 func rawTicket(t *testing.T, ep *flight.FlightEndpoint) []byte {
 	t.Helper()
 	q, err := flightsql.GetStatementQueryTicket(ep.GetTicket())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(string(q.GetStatementHandle()), "nst1.") {
-		t.Fatalf("statement handle is not a signed ticket: %.20q", q.GetStatementHandle())
+	if !strings.HasPrefix(string(q.GetStatementHandle()), "nss1.") {
+		t.Fatalf("statement handle is not a sealed ticket: %.20q", q.GetStatementHandle())
 	}
 	return q.GetStatementHandle()
+}
+
+// open unseals a ticket of the fake control plane, to tamper with what the
+// seal protects.
+func (f *fakeCP) open(t *testing.T, sealed []byte) []byte {
+	t.Helper()
+	raw, err := f.sealer.Open(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// seal seals raw as the fake control plane does.
+func (f *fakeCP) seal(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	sealed, err := f.sealer.Seal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealed
 }
 
 func TestTicketChecks(t *testing.T) {
@@ -194,18 +215,33 @@ func TestTicketChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := rawTicket(t, info.Endpoint[0])
+	signed := e.cp.open(t, good)
 
-	// Tamper with the signature: change one character in its middle so
-	// the base64 stays canonical and only the signature check can catch it.
-	tampered := append([]byte(nil), good...)
+	// Tamper with the signature inside the seal (as someone holding the
+	// sealing key could): change one character in its middle so the
+	// base64 stays canonical and only the signature check can catch it.
+	tampered := append([]byte(nil), signed...)
 	i := strings.LastIndexByte(string(tampered), '.') + 10
 	if tampered[i] == 'A' {
 		tampered[i] = 'B'
 	} else {
 		tampered[i] = 'A'
 	}
-	if string(tampered) == string(good) {
+	if string(tampered) == string(signed) {
 		t.Fatal("tampering changed nothing")
+	}
+	tampered = e.cp.seal(t, tampered)
+	// Tamper with the seal itself.
+	badSeal := append([]byte(nil), good...)
+	badSeal[len(badSeal)-5] ^= 1
+	// A sealed ticket of a key the control plane never had.
+	otherKey, err := taskplan.NewSealer([]byte(strings.Repeat("k", taskplan.SealKeySize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := otherKey.Seal(signed)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	bobInfo, err := cl.Execute(as(t, "bob-token"), queryAll)
@@ -229,6 +265,9 @@ func TestTicketChecks(t *testing.T) {
 		msg    string
 	}{
 		{"tampered", tampered, codes.PermissionDenied, "ticket signature invalid"},
+		{"tampered seal", badSeal, codes.PermissionDenied, "sealed ticket invalid"},
+		{"sealed with another key", foreign, codes.PermissionDenied, "sealed ticket invalid"},
+		{"signed but not sealed", signed, codes.InvalidArgument, "not a sealed nscale ticket"},
 		{"another principal's", bobs, codes.PermissionDenied, "ticket issued to another principal"},
 		{"expired", expired, codes.Unauthenticated, "ticket expired"},
 		{"not a ticket", []byte("SELECT 1"), codes.InvalidArgument, "malformed ticket"},
@@ -281,7 +320,7 @@ func TestRotatedKeyIsFetched(t *testing.T) {
 
 	// A ticket naming a key nobody has does not make the agent ask again
 	// right away (rate limit).
-	forged := append([]byte("nst1.unknownkey."), rawTicket(t, info.Endpoint[0])[len("nst1.")+len(id)+1:]...)
+	forged := e.cp.seal(t, append([]byte("nst1.unknownkey."), e.cp.open(t, rawTicket(t, info.Endpoint[0]))[len("nst1.")+len(id)+1:]...))
 	_, err = readEndpoint(alice, cl, statementTicket(t, forged), nil)
 	wantStatus(t, err, codes.PermissionDenied, "ticket signature invalid")
 	if got := e.cp.keyCalls.Load() - before; got != 1 {
@@ -705,5 +744,51 @@ func TestShutdownCutsStuckStreams(t *testing.T) {
 		}
 	default:
 		t.Error("the cut task was not reported before Run returned")
+	}
+}
+
+// A sealing key rotated in on the control plane is fetched when a ticket
+// sealed with it arrives; a key dropped from the control plane's list no
+// longer opens tickets after the next fetch.
+func TestRotatedSealingKeyIsFetched(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	cl := e.client(t)
+	alice := as(t, "alice-token")
+	oldInfo, err := cl.Execute(alice, queryAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := e.cp.sealer.Keys()[0]
+	fresh := []byte(strings.Repeat("n", taskplan.SealKeySize))
+	if err := e.cp.sealer.SetKeys([][]byte{fresh, old}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := cl.Execute(alice, queryAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, alice, cl, info, wantSchema); !reflect.DeepEqual(got, wantRows) {
+		t.Errorf("rows with a rotated sealing key = %q", got)
+	}
+	// In the overlap, a ticket sealed with the old key still reads.
+	if got := readAll(t, alice, cl, oldInfo, wantSchema); !reflect.DeepEqual(got, wantRows) {
+		t.Errorf("rows of a ticket sealed before the rotation = %q", got)
+	}
+	// The old key retires: the control plane refuses its tickets at once
+	// (it opens every ticket an agent sends back), and the agent itself
+	// once it refetches.
+	if err := e.cp.sealer.SetKeys([][]byte{fresh}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readEndpoint(alice, cl, oldInfo.Endpoint[0].Ticket, nil)
+	wantStatus(t, err, codes.PermissionDenied, "ticket invalid")
+	if err := e.keys.fetchAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	signs := e.cp.signCalls.Load()
+	_, err = readEndpoint(alice, cl, oldInfo.Endpoint[0].Ticket, nil)
+	wantStatus(t, err, codes.PermissionDenied, "sealed ticket invalid")
+	if n := e.cp.signCalls.Load() - signs; n != 0 {
+		t.Errorf("the agent asked for %d URLs for a ticket of a retired key", n)
 	}
 }

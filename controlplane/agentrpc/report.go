@@ -21,7 +21,11 @@ func (s *Service) ReportTask(ctx context.Context, req *agentapi.ReportTaskReques
 	if err != nil {
 		return nil, err
 	}
-	task, err := v.VerifySignature(req.GetTicket())
+	raw, err := s.open(req.GetTicket())
+	if err != nil {
+		return nil, err
+	}
+	task, err := v.VerifySignature(raw)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	Catalog *catalog.Service
 	// Signer signs tickets (the planner's); its public keys verify them.
 	Signer *taskplan.Signer
+	// Sealer opens the sealed tickets agents send back (the planner's);
+	// nil accepts unsealed tickets only (tests without sealing).
+	Sealer *taskplan.Sealer
 	// S3 signs URLs for s3:// locations; nil refuses them.
 	S3 presign.Signer
 	// Files signs URLs for file:// locations under LocalRoot; nil refuses them.

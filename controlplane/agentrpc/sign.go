@@ -19,6 +19,24 @@ import (
 // maxURLsPerCall bounds one SignURLs call; agents ask per object.
 const maxURLsPerCall = 1000
 
+// open unseals a ticket an agent sends back: with a Sealer, only a sealed
+// ticket that one of its keys opens is accepted (fail closed).
+func (s *Service) open(ticket []byte) ([]byte, error) {
+	if s.cfg.Sealer == nil {
+		return ticket, nil
+	}
+	return s.cfg.Sealer.Open(ticket)
+}
+
+// SealingKeys hands agents the keys that open tickets, the sealing one
+// first.
+func (s *Service) SealingKeys(context.Context, *agentapi.SealingKeysRequest) (*agentapi.SealingKeysResponse, error) {
+	if s.cfg.Sealer == nil {
+		return nil, apierr.New(apierr.FailedPrecondition, "this control plane does not seal tickets")
+	}
+	return &agentapi.SealingKeysResponse{Keys: s.cfg.Sealer.Keys()}, nil
+}
+
 // verifier checks tickets against the signer's current and retired keys.
 func (s *Service) verifier() (*taskplan.Verifier, error) {
 	return taskplan.NewVerifier(s.cfg.Signer.PublicKeys(), 30*time.Second)
@@ -32,7 +50,11 @@ func (s *Service) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (
 	if err != nil {
 		return nil, err
 	}
-	task, err := v.VerifyValid(req.GetTicket(), s.now())
+	raw, err := s.open(req.GetTicket())
+	if err != nil {
+		return nil, err
+	}
+	task, err := v.VerifyValid(raw, s.now())
 	if err != nil {
 		return nil, err
 	}

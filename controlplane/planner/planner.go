@@ -92,6 +92,9 @@ type Config struct {
 	Store *store.Store
 	// Signer signs tasks. Required.
 	Signer *taskplan.Signer
+	// Sealer seals every signed ticket, so that the client carrying it
+	// cannot read it; nil leaves tickets signed but readable (tests).
+	Sealer *taskplan.Sealer
 	// TaskTTL is how long a ticket is valid; 0 means DefaultTaskTTL.
 	TaskTTL time.Duration
 	// TargetTaskBytes is the size of data a task should read; 0 means
@@ -115,6 +118,7 @@ type Planner struct {
 	cat    *catalog.Service
 	st     *store.Store
 	signer *taskplan.Signer
+	sealer *taskplan.Sealer
 	ttl    time.Duration
 	target int64
 	now    func() time.Time
@@ -128,7 +132,7 @@ func New(cfg Config) *Planner {
 	if cfg.Catalog == nil || cfg.Store == nil || cfg.Signer == nil {
 		panic("planner: Config.Catalog, Config.Store and Config.Signer are required")
 	}
-	p := &Planner{cat: cfg.Catalog, st: cfg.Store, signer: cfg.Signer, ttl: cfg.TaskTTL, target: cfg.TargetTaskBytes, now: cfg.Now,
+	p := &Planner{cat: cfg.Catalog, st: cfg.Store, signer: cfg.Signer, sealer: cfg.Sealer, ttl: cfg.TaskTTL, target: cfg.TargetTaskBytes, now: cfg.Now,
 		rowGroups: cfg.RowGroups, footers: newFooterCache(4096)}
 	if p.ttl <= 0 {
 		p.ttl = DefaultTaskTTL
@@ -437,6 +441,11 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 		signed, err := p.signer.Sign(t)
 		if err != nil {
 			return apierr.Wrap(apierr.Internal, err, "signing a task of %s failed", tableName)
+		}
+		if p.sealer != nil {
+			if signed, err = p.sealer.Seal(signed); err != nil {
+				return apierr.Wrap(apierr.Internal, err, "sealing a task of %s failed", tableName)
+			}
 		}
 		plan.Tasks++
 		group, groupBytes = nil, 0

@@ -1091,6 +1091,87 @@ func (x *MaskingKeyResponse) GetKey() []byte {
 	return nil
 }
 
+type SealingKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealingKeysRequest) Reset() {
+	*x = SealingKeysRequest{}
+	mi := &file_agentapi_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealingKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealingKeysRequest) ProtoMessage() {}
+
+func (x *SealingKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agentapi_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealingKeysRequest.ProtoReflect.Descriptor instead.
+func (*SealingKeysRequest) Descriptor() ([]byte, []int) {
+	return file_agentapi_proto_rawDescGZIP(), []int{19}
+}
+
+type SealingKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 32-byte AES-256-GCM keys, the sealing one first.
+	Keys          [][]byte `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SealingKeysResponse) Reset() {
+	*x = SealingKeysResponse{}
+	mi := &file_agentapi_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SealingKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SealingKeysResponse) ProtoMessage() {}
+
+func (x *SealingKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agentapi_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SealingKeysResponse.ProtoReflect.Descriptor instead.
+func (*SealingKeysResponse) Descriptor() ([]byte, []int) {
+	return file_agentapi_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SealingKeysResponse) GetKeys() [][]byte {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
 type CatalogRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserToken     string                 `protobuf:"bytes,1,opt,name=user_token,json=userToken,proto3" json:"user_token,omitempty"`
@@ -1100,7 +1181,7 @@ type CatalogRequest struct {
 
 func (x *CatalogRequest) Reset() {
 	*x = CatalogRequest{}
-	mi := &file_agentapi_proto_msgTypes[19]
+	mi := &file_agentapi_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1193,7 @@ func (x *CatalogRequest) String() string {
 func (*CatalogRequest) ProtoMessage() {}
 
 func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agentapi_proto_msgTypes[19]
+	mi := &file_agentapi_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1206,7 @@ func (x *CatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogRequest.ProtoReflect.Descriptor instead.
 func (*CatalogRequest) Descriptor() ([]byte, []int) {
-	return file_agentapi_proto_rawDescGZIP(), []int{19}
+	return file_agentapi_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CatalogRequest) GetUserToken() string {
@@ -1146,7 +1227,7 @@ type CatalogTable struct {
 
 func (x *CatalogTable) Reset() {
 	*x = CatalogTable{}
-	mi := &file_agentapi_proto_msgTypes[20]
+	mi := &file_agentapi_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1239,7 @@ func (x *CatalogTable) String() string {
 func (*CatalogTable) ProtoMessage() {}
 
 func (x *CatalogTable) ProtoReflect() protoreflect.Message {
-	mi := &file_agentapi_proto_msgTypes[20]
+	mi := &file_agentapi_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1252,7 @@ func (x *CatalogTable) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogTable.ProtoReflect.Descriptor instead.
 func (*CatalogTable) Descriptor() ([]byte, []int) {
-	return file_agentapi_proto_rawDescGZIP(), []int{20}
+	return file_agentapi_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CatalogTable) GetDatabase() string {
@@ -1205,7 +1286,7 @@ type CatalogResponse struct {
 
 func (x *CatalogResponse) Reset() {
 	*x = CatalogResponse{}
-	mi := &file_agentapi_proto_msgTypes[21]
+	mi := &file_agentapi_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1298,7 @@ func (x *CatalogResponse) String() string {
 func (*CatalogResponse) ProtoMessage() {}
 
 func (x *CatalogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agentapi_proto_msgTypes[21]
+	mi := &file_agentapi_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1311,7 @@ func (x *CatalogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CatalogResponse.ProtoReflect.Descriptor instead.
 func (*CatalogResponse) Descriptor() ([]byte, []int) {
-	return file_agentapi_proto_rawDescGZIP(), []int{21}
+	return file_agentapi_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CatalogResponse) GetDatabases() []string {
@@ -1321,7 +1402,10 @@ const file_agentapi_proto_rawDesc = "" +
 	"\x04keys\x18\x01 \x03(\v2\x1a.nscale.agent.v1.PublicKeyR\x04keys\"\x13\n" +
 	"\x11MaskingKeyRequest\"&\n" +
 	"\x12MaskingKeyResponse\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\fR\x03key\"/\n" +
+	"\x03key\x18\x01 \x01(\fR\x03key\"\x14\n" +
+	"\x12SealingKeysRequest\")\n" +
+	"\x13SealingKeysResponse\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\fR\x04keys\"/\n" +
 	"\x0eCatalogRequest\x12\x1d\n" +
 	"\n" +
 	"user_token\x18\x01 \x01(\tR\tuserToken\"q\n" +
@@ -1331,7 +1415,7 @@ const file_agentapi_proto_rawDesc = "" +
 	"\acolumns\x18\x03 \x03(\v2\x17.nscale.agent.v1.ColumnR\acolumns\"f\n" +
 	"\x0fCatalogResponse\x12\x1c\n" +
 	"\tdatabases\x18\x01 \x03(\tR\tdatabases\x125\n" +
-	"\x06tables\x18\x02 \x03(\v2\x1d.nscale.agent.v1.CatalogTableR\x06tables2\xcb\x04\n" +
+	"\x06tables\x18\x02 \x03(\v2\x1d.nscale.agent.v1.CatalogTableR\x06tables2\xa5\x05\n" +
 	"\x05Agent\x12[\n" +
 	"\fAuthenticate\x12$.nscale.agent.v1.AuthenticateRequest\x1a%.nscale.agent.v1.AuthenticateResponse\x12A\n" +
 	"\x04Plan\x12\x1c.nscale.agent.v1.PlanRequest\x1a\x19.nscale.agent.v1.PlanPage0\x01\x12O\n" +
@@ -1341,7 +1425,8 @@ const file_agentapi_proto_rawDesc = "" +
 	"\n" +
 	"PublicKeys\x12\".nscale.agent.v1.PublicKeysRequest\x1a#.nscale.agent.v1.PublicKeysResponse\x12U\n" +
 	"\n" +
-	"MaskingKey\x12\".nscale.agent.v1.MaskingKeyRequest\x1a#.nscale.agent.v1.MaskingKeyResponse\x12L\n" +
+	"MaskingKey\x12\".nscale.agent.v1.MaskingKeyRequest\x1a#.nscale.agent.v1.MaskingKeyResponse\x12X\n" +
+	"\vSealingKeys\x12#.nscale.agent.v1.SealingKeysRequest\x1a$.nscale.agent.v1.SealingKeysResponse\x12L\n" +
 	"\aCatalog\x12\x1f.nscale.agent.v1.CatalogRequest\x1a .nscale.agent.v1.CatalogResponseB,Z*github.com/nscale/nscale/internal/agentapib\x06proto3"
 
 var (
@@ -1356,7 +1441,7 @@ func file_agentapi_proto_rawDescGZIP() []byte {
 	return file_agentapi_proto_rawDescData
 }
 
-var file_agentapi_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_agentapi_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_agentapi_proto_goTypes = []any{
 	(*AuthenticateRequest)(nil),   // 0: nscale.agent.v1.AuthenticateRequest
 	(*AuthenticateResponse)(nil),  // 1: nscale.agent.v1.AuthenticateResponse
@@ -1377,38 +1462,42 @@ var file_agentapi_proto_goTypes = []any{
 	(*PublicKeysResponse)(nil),    // 16: nscale.agent.v1.PublicKeysResponse
 	(*MaskingKeyRequest)(nil),     // 17: nscale.agent.v1.MaskingKeyRequest
 	(*MaskingKeyResponse)(nil),    // 18: nscale.agent.v1.MaskingKeyResponse
-	(*CatalogRequest)(nil),        // 19: nscale.agent.v1.CatalogRequest
-	(*CatalogTable)(nil),          // 20: nscale.agent.v1.CatalogTable
-	(*CatalogResponse)(nil),       // 21: nscale.agent.v1.CatalogResponse
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*SealingKeysRequest)(nil),    // 19: nscale.agent.v1.SealingKeysRequest
+	(*SealingKeysResponse)(nil),   // 20: nscale.agent.v1.SealingKeysResponse
+	(*CatalogRequest)(nil),        // 21: nscale.agent.v1.CatalogRequest
+	(*CatalogTable)(nil),          // 22: nscale.agent.v1.CatalogTable
+	(*CatalogResponse)(nil),       // 23: nscale.agent.v1.CatalogResponse
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_agentapi_proto_depIdxs = []int32{
 	3,  // 0: nscale.agent.v1.PlanHeader.columns:type_name -> nscale.agent.v1.Column
 	4,  // 1: nscale.agent.v1.PlanPage.header:type_name -> nscale.agent.v1.PlanHeader
 	7,  // 2: nscale.agent.v1.PlanPage.tickets:type_name -> nscale.agent.v1.Tickets
 	5,  // 3: nscale.agent.v1.PlanPage.totals:type_name -> nscale.agent.v1.PlanTotals
-	22, // 4: nscale.agent.v1.SignedURL.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 4: nscale.agent.v1.SignedURL.expires_at:type_name -> google.protobuf.Timestamp
 	9,  // 5: nscale.agent.v1.SignURLsResponse.urls:type_name -> nscale.agent.v1.SignedURL
 	11, // 6: nscale.agent.v1.ReportTaskRequest.stats:type_name -> nscale.agent.v1.TaskStats
 	15, // 7: nscale.agent.v1.PublicKeysResponse.keys:type_name -> nscale.agent.v1.PublicKey
 	3,  // 8: nscale.agent.v1.CatalogTable.columns:type_name -> nscale.agent.v1.Column
-	20, // 9: nscale.agent.v1.CatalogResponse.tables:type_name -> nscale.agent.v1.CatalogTable
+	22, // 9: nscale.agent.v1.CatalogResponse.tables:type_name -> nscale.agent.v1.CatalogTable
 	0,  // 10: nscale.agent.v1.Agent.Authenticate:input_type -> nscale.agent.v1.AuthenticateRequest
 	2,  // 11: nscale.agent.v1.Agent.Plan:input_type -> nscale.agent.v1.PlanRequest
 	8,  // 12: nscale.agent.v1.Agent.SignURLs:input_type -> nscale.agent.v1.SignURLsRequest
 	12, // 13: nscale.agent.v1.Agent.ReportTask:input_type -> nscale.agent.v1.ReportTaskRequest
 	14, // 14: nscale.agent.v1.Agent.PublicKeys:input_type -> nscale.agent.v1.PublicKeysRequest
 	17, // 15: nscale.agent.v1.Agent.MaskingKey:input_type -> nscale.agent.v1.MaskingKeyRequest
-	19, // 16: nscale.agent.v1.Agent.Catalog:input_type -> nscale.agent.v1.CatalogRequest
-	1,  // 17: nscale.agent.v1.Agent.Authenticate:output_type -> nscale.agent.v1.AuthenticateResponse
-	6,  // 18: nscale.agent.v1.Agent.Plan:output_type -> nscale.agent.v1.PlanPage
-	10, // 19: nscale.agent.v1.Agent.SignURLs:output_type -> nscale.agent.v1.SignURLsResponse
-	13, // 20: nscale.agent.v1.Agent.ReportTask:output_type -> nscale.agent.v1.ReportTaskResponse
-	16, // 21: nscale.agent.v1.Agent.PublicKeys:output_type -> nscale.agent.v1.PublicKeysResponse
-	18, // 22: nscale.agent.v1.Agent.MaskingKey:output_type -> nscale.agent.v1.MaskingKeyResponse
-	21, // 23: nscale.agent.v1.Agent.Catalog:output_type -> nscale.agent.v1.CatalogResponse
-	17, // [17:24] is the sub-list for method output_type
-	10, // [10:17] is the sub-list for method input_type
+	19, // 16: nscale.agent.v1.Agent.SealingKeys:input_type -> nscale.agent.v1.SealingKeysRequest
+	21, // 17: nscale.agent.v1.Agent.Catalog:input_type -> nscale.agent.v1.CatalogRequest
+	1,  // 18: nscale.agent.v1.Agent.Authenticate:output_type -> nscale.agent.v1.AuthenticateResponse
+	6,  // 19: nscale.agent.v1.Agent.Plan:output_type -> nscale.agent.v1.PlanPage
+	10, // 20: nscale.agent.v1.Agent.SignURLs:output_type -> nscale.agent.v1.SignURLsResponse
+	13, // 21: nscale.agent.v1.Agent.ReportTask:output_type -> nscale.agent.v1.ReportTaskResponse
+	16, // 22: nscale.agent.v1.Agent.PublicKeys:output_type -> nscale.agent.v1.PublicKeysResponse
+	18, // 23: nscale.agent.v1.Agent.MaskingKey:output_type -> nscale.agent.v1.MaskingKeyResponse
+	20, // 24: nscale.agent.v1.Agent.SealingKeys:output_type -> nscale.agent.v1.SealingKeysResponse
+	23, // 25: nscale.agent.v1.Agent.Catalog:output_type -> nscale.agent.v1.CatalogResponse
+	18, // [18:26] is the sub-list for method output_type
+	10, // [10:18] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1430,7 +1519,7 @@ func file_agentapi_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agentapi_proto_rawDesc), len(file_agentapi_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

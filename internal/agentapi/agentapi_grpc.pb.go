@@ -31,6 +31,7 @@ const (
 	Agent_ReportTask_FullMethodName   = "/nscale.agent.v1.Agent/ReportTask"
 	Agent_PublicKeys_FullMethodName   = "/nscale.agent.v1.Agent/PublicKeys"
 	Agent_MaskingKey_FullMethodName   = "/nscale.agent.v1.Agent/MaskingKey"
+	Agent_SealingKeys_FullMethodName  = "/nscale.agent.v1.Agent/SealingKeys"
 	Agent_Catalog_FullMethodName      = "/nscale.agent.v1.Agent/Catalog"
 )
 
@@ -55,6 +56,10 @@ type AgentClient interface {
 	// MaskingKey returns the key that keyed masks (hash, tokenize) use, so
 	// that every agent masks a value the same way.
 	MaskingKey(ctx context.Context, in *MaskingKeyRequest, opts ...grpc.CallOption) (*MaskingKeyResponse, error)
+	// SealingKeys returns the keys that open sealed tickets: the one the
+	// control plane seals with first, then retired ones still accepted
+	// during a rotation.
+	SealingKeys(ctx context.Context, in *SealingKeysRequest, opts ...grpc.CallOption) (*SealingKeysResponse, error)
 	// Catalog lists the databases, tables and columns an end user may see
 	// (Flight SQL metadata commands).
 	Catalog(ctx context.Context, in *CatalogRequest, opts ...grpc.CallOption) (*CatalogResponse, error)
@@ -137,6 +142,16 @@ func (c *agentClient) MaskingKey(ctx context.Context, in *MaskingKeyRequest, opt
 	return out, nil
 }
 
+func (c *agentClient) SealingKeys(ctx context.Context, in *SealingKeysRequest, opts ...grpc.CallOption) (*SealingKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SealingKeysResponse)
+	err := c.cc.Invoke(ctx, Agent_SealingKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *agentClient) Catalog(ctx context.Context, in *CatalogRequest, opts ...grpc.CallOption) (*CatalogResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CatalogResponse)
@@ -168,6 +183,10 @@ type AgentServer interface {
 	// MaskingKey returns the key that keyed masks (hash, tokenize) use, so
 	// that every agent masks a value the same way.
 	MaskingKey(context.Context, *MaskingKeyRequest) (*MaskingKeyResponse, error)
+	// SealingKeys returns the keys that open sealed tickets: the one the
+	// control plane seals with first, then retired ones still accepted
+	// during a rotation.
+	SealingKeys(context.Context, *SealingKeysRequest) (*SealingKeysResponse, error)
 	// Catalog lists the databases, tables and columns an end user may see
 	// (Flight SQL metadata commands).
 	Catalog(context.Context, *CatalogRequest) (*CatalogResponse, error)
@@ -198,6 +217,9 @@ func (UnimplementedAgentServer) PublicKeys(context.Context, *PublicKeysRequest) 
 }
 func (UnimplementedAgentServer) MaskingKey(context.Context, *MaskingKeyRequest) (*MaskingKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MaskingKey not implemented")
+}
+func (UnimplementedAgentServer) SealingKeys(context.Context, *SealingKeysRequest) (*SealingKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SealingKeys not implemented")
 }
 func (UnimplementedAgentServer) Catalog(context.Context, *CatalogRequest) (*CatalogResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Catalog not implemented")
@@ -324,6 +346,24 @@ func _Agent_MaskingKey_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Agent_SealingKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SealingKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServer).SealingKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Agent_SealingKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServer).SealingKeys(ctx, req.(*SealingKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Agent_Catalog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CatalogRequest)
 	if err := dec(in); err != nil {
@@ -368,6 +408,10 @@ var Agent_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MaskingKey",
 			Handler:    _Agent_MaskingKey_Handler,
+		},
+		{
+			MethodName: "SealingKeys",
+			Handler:    _Agent_SealingKeys_Handler,
 		},
 		{
 			MethodName: "Catalog",

@@ -102,3 +102,56 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// FuzzOpen feeds arbitrary bytes to Sealer.Open, the first thing an agent
+// and the control plane do with a ticket a client sends. It must never
+// panic, must refuse with InvalidArgument or PermissionDenied without
+// echoing the input, and must open only what was sealed with one of its
+// keys (current or retired), giving back exactly what was sealed.
+func FuzzOpen(f *testing.F) {
+	current, retired := bytes.Repeat([]byte{1}, taskplan.SealKeySize), bytes.Repeat([]byte{2}, taskplan.SealKeySize)
+	s, err := taskplan.NewSealer(current, retired)
+	if err != nil {
+		f.Fatal(err)
+	}
+	inner := []byte("nst1.k1.e30.AAAA")
+	sealed, err := s.Seal(inner)
+	if err != nil {
+		f.Fatal(err)
+	}
+	old, err := taskplan.Seal(inner, retired)
+	if err != nil {
+		f.Fatal(err)
+	}
+	foreign, err := taskplan.Seal(inner, bytes.Repeat([]byte{3}, taskplan.SealKeySize))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sealed)
+	f.Add(old)
+	f.Add(foreign)
+	f.Add(sealed[:len(sealed)-1])
+	f.Add(inner)
+	f.Add([]byte("nss1."))
+	f.Add([]byte("nss1.AAAA"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, ticket []byte) {
+		got, err := s.Open(ticket)
+		if err == nil {
+			// Seals have random nonces (each fuzz worker makes its own),
+			// so the check is on what opens: only something sealed here.
+			if !bytes.Equal(got, inner) {
+				t.Fatalf("opened %q into %q", ticket, got)
+			}
+			return
+		}
+		switch apierr.CodeOf(err) {
+		case apierr.InvalidArgument, apierr.PermissionDenied:
+		default:
+			t.Fatalf("refusal %v has code %s", err, apierr.CodeOf(err))
+		}
+		if msg := apierr.PublicMessage(err); len(ticket) >= 12 && strings.Contains(msg, string(ticket)) {
+			t.Fatalf("error message echoes the ticket: %q", msg)
+		}
+	})
+}

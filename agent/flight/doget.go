@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 
@@ -78,16 +79,19 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, schema *arrow.Schema, key mask.Key, ch chan<- flight.StreamChunk) {
 	start := s.cfg.Now()
 	emit := func(rec arrow.RecordBatch) error {
-		if !rec.Schema().Equal(schema) {
+		if !sameColumns(rec.Schema(), schema) {
 			// Never stream a batch the announced schema does not describe.
 			return apierr.New(apierr.Internal, "task %s produced a batch whose schema differs from the announced one", t.ID)
 		}
-		rec.Retain() // task.Run releases rec when emit returns
+		// The batch goes out under the announced schema, column metadata
+		// included; it retains rec's columns, which task.Run releases
+		// when emit returns.
+		out := array.NewRecordBatch(schema, rec.Columns(), rec.NumRows())
 		select {
-		case ch <- flight.StreamChunk{Data: rec}:
+		case ch <- flight.StreamChunk{Data: out}:
 			return nil
 		case <-ctx.Done():
-			rec.Release()
+			out.Release()
 			return ctx.Err()
 		}
 	}

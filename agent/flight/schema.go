@@ -2,6 +2,7 @@ package flight
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
@@ -25,7 +26,37 @@ func field(name, typ string) (arrow.Field, error) {
 	if err != nil {
 		return arrow.Field{}, apierr.Wrap(apierr.Internal, err, "column %q has type %q, which the agent cannot map", name, typ)
 	}
-	return arrow.Field{Name: name, Type: dt, Nullable: true}, nil
+	return arrow.Field{Name: name, Type: dt, Nullable: true, Metadata: columnMetadata(dt)}, nil
+}
+
+// columnMetadata is the Flight SQL column metadata of a column of type dt.
+// JDBC clients take a column's precision and scale from it, not from the
+// Arrow type: without it, the Arrow Flight SQL JDBC driver reports
+// precision 0 and Spark reads every decimal as decimal(38,18), which
+// overflows for values of more than 20 integer digits. Only what the type
+// determines goes here, so the schema of a plan and of its tasks' streams
+// carry the same metadata.
+func columnMetadata(dt arrow.DataType) arrow.Metadata {
+	d, ok := dt.(arrow.DecimalType)
+	if !ok {
+		return arrow.Metadata{}
+	}
+	return flightsql.NewColumnMetadataBuilder().Precision(d.GetPrecision()).Scale(d.GetScale()).Metadata()
+}
+
+// sameColumns reports whether a and b have the same fields (names, types,
+// nullability), whatever their metadata.
+func sameColumns(a, b *arrow.Schema) bool {
+	if a.NumFields() != b.NumFields() {
+		return false
+	}
+	for i := range a.NumFields() {
+		fa, fb := a.Field(i), b.Field(i)
+		if fa.Name != fb.Name || fa.Nullable != fb.Nullable || !arrow.TypeEqual(fa.Type, fb.Type) {
+			return false
+		}
+	}
+	return true
 }
 
 // columnsSchema is the schema of a Plan header's or a catalog table's

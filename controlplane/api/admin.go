@@ -24,7 +24,7 @@ func requestID(w http.ResponseWriter) string { return w.Header().Get(apitypes.Re
 func page(r *http.Request) (store.Page, error) {
 	q := r.URL.Query()
 	p := store.Page{PageToken: q.Get("page_token")}
-	if v := q.Get("page_size"); v != "" {
+	if v := q.Get("page_size"); q.Has("page_size") {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > store.MaxPageSize {
 			return p, apierr.New(apierr.InvalidArgument, "query parameter page_size=%q: want 1 to %d", v, store.MaxPageSize)

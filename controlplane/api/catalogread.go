@@ -2,10 +2,12 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
 	"github.com/nscale/nscale/controlplane/catalog"
 	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/apierr"
 )
 
 func (s *server) listDatabases(w http.ResponseWriter, r *http.Request) error {
@@ -28,6 +30,14 @@ func (s *server) listDatabases(w http.ResponseWriter, r *http.Request) error {
 func tableOut(t store.Table) apitypes.Table {
 	out := apitypes.Table{Database: t.Database, Name: t.Name, Location: t.Location, Format: t.Format, FormatOptions: t.FormatOptions,
 		Properties: t.Properties, Comment: t.Comment, Columns: []apitypes.Column{}, FilesListedAt: t.FilesListedAt, Version: t.Version, CreatedAt: t.CreatedAt}
+	// The document promises objects: a table without options or
+	// properties has empty ones, not null.
+	if out.FormatOptions == nil {
+		out.FormatOptions = map[string]string{}
+	}
+	if out.Properties == nil {
+		out.Properties = map[string]string{}
+	}
 	for _, c := range t.Columns {
 		out.Columns = append(out.Columns, apitypes.Column{Name: c.Name, Type: c.Type, Nullable: c.Nullable, Partition: c.IsPartition, Comment: c.Comment})
 	}
@@ -67,12 +77,8 @@ func (s *server) listGrants(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := store.GrantFilter{Database: q.Get("database"), Table: q.Get("table")}
-	if name := q.Get("principal"); name != "" {
-		kind, err := kindParam(q.Get("principal_kind"))
-		if err != nil {
-			return err
-		}
-		f.Principal = &store.PrincipalRef{Kind: kind, Name: name}
+	if f.Principal, err = principalFilter(q); err != nil {
+		return err
 	}
 	gs, next, err := s.cfg.Catalog.ListGrants(r.Context(), principalOf(r), f, p)
 	if err != nil {
@@ -94,4 +100,22 @@ func (s *server) listGrants(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// principalFilter reads principal and principal_kind, which it needs. A
+// principal_kind is checked even without a principal, so that a typo is
+// refused rather than ignored.
+func principalFilter(q url.Values) (*store.PrincipalRef, error) {
+	name, kindText := q.Get("principal"), q.Get("principal_kind")
+	if name == "" && kindText == "" {
+		return nil, nil
+	}
+	kind, err := kindParam(kindText)
+	if err != nil {
+		return nil, apierr.New(apierr.InvalidArgument, "query parameter principal_kind=%q: want user, group or role (required with principal)", kindText)
+	}
+	if name == "" {
+		return nil, nil
+	}
+	return &store.PrincipalRef{Kind: kind, Name: name}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -50,6 +51,9 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 		var err error
 		if !public {
 			r, err = s.authenticate(r)
+		}
+		if err == nil {
+			err = singleValued(r)
 		}
 		if err == nil {
 			err = s.call(h, w, r)
@@ -130,10 +134,28 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// boolParam parses an optional boolean query parameter.
+// singleValued refuses a query string that gives a parameter twice: every
+// parameter of the API has one value, and the handlers would silently read
+// the first.
+func singleValued(r *http.Request) error {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apierr.New(apierr.InvalidArgument, "query string: %v", err)
+	}
+	for name, vs := range q {
+		if len(vs) > 1 {
+			return apierr.New(apierr.InvalidArgument, "query parameter %s is given %d times; give it once", name, len(vs))
+		}
+	}
+	return nil
+}
+
+// boolParam parses an optional boolean query parameter; present, it must
+// be a boolean ("detail=" is not).
 func boolParam(r *http.Request, name string) (bool, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
+	q := r.URL.Query()
+	v := q.Get(name)
+	if !q.Has(name) {
 		return false, nil
 	}
 	b, err := strconv.ParseBool(v)

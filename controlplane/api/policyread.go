@@ -66,12 +66,8 @@ func (s *server) listUnmasks(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := store.UnmaskFilter{Database: q.Get("database"), Table: q.Get("table")}
-	if name := q.Get("principal"); name != "" {
-		kind, err := kindParam(q.Get("principal_kind"))
-		if err != nil {
-			return err
-		}
-		f.Principal = &store.PrincipalRef{Kind: kind, Name: name}
+	if f.Principal, err = principalFilter(q); err != nil {
+		return err
 	}
 	us, next, err := s.cfg.Catalog.ListUnmasks(r.Context(), principalOf(r), f, p)
 	if err != nil {

@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
 	"github.com/nscale/nscale/controlplane/auth"
@@ -41,19 +45,41 @@ func (s *server) sql(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decodeJSON reads a bounded, strictly-typed JSON body.
+// decodeJSON reads a bounded, strictly-typed JSON body into dst, a pointer
+// to a struct of the request types. Like the OpenAPI document, it requires
+// every field without omitempty, and refuses null: encoding/json would read
+// a missing field or a null as "" and act on it.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSQLBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSQLBody))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return apierr.New(apierr.InvalidArgument, "request body is larger than %d bytes", tooBig.Limit)
 		}
 		return apierr.New(apierr.InvalidArgument, "request body: %v", err)
 	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return apierr.New(apierr.InvalidArgument, "request body: %v", err)
+	}
 	if dec.More() {
 		return apierr.New(apierr.InvalidArgument, "request body: more than one JSON value")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return apierr.New(apierr.InvalidArgument, "request body: want a JSON object")
+	}
+	t := reflect.TypeOf(dst).Elem()
+	for i := 0; i < t.NumField(); i++ {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		v, ok := fields[name]
+		switch {
+		case !ok && !strings.Contains(opts, "omitempty"):
+			return apierr.New(apierr.InvalidArgument, "request body: field %s is required", name)
+		case ok && string(v) == "null":
+			return apierr.New(apierr.InvalidArgument, "request body: field %s is null", name)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -152,6 +153,11 @@ func TestColumnTags(t *testing.T) {
 		unset := func(col string, tags ...string) func(tx *store.Tx) error {
 			return func(tx *store.Tx) error { return tx.UnsetColumnTags(ctx, "sales", "orders", col, tags) }
 		}
+		// More tags than one IN list may hold on SQLite (32766 parameters).
+		tooMany := make([]string, 40000)
+		for i := range tooMany {
+			tooMany[i] = fmt.Sprintf("t%d", i)
+		}
 		cases := []struct {
 			name string
 			op   func(tx *store.Tx) error
@@ -164,6 +170,8 @@ func TestColumnTags(t *testing.T) {
 			{"set on a missing column", set("ssn", "pii"), apierr.NotFound, `column "sales.orders.ssn" not found`},
 			{"set nothing", set("email"), apierr.InvalidArgument, "no tags"},
 			{"set an empty tag", set("email", ""), apierr.InvalidArgument, "tag name is empty"},
+			{"set too many", set("email", tooMany...), apierr.InvalidArgument, "40000 tags at once; give at most 1000"},
+			{"unset too many", unset("email", tooMany...), apierr.InvalidArgument, "40000 tags at once; give at most 1000"},
 			{"unset", unset("email", "contact"), "", ""},
 			{"unset again", unset("email", "contact"), apierr.NotFound, `column "sales.orders.email" has no tag "contact"`},
 			{"unset an unknown tag", unset("email", "nope"), apierr.NotFound, `has no tag "nope"`},

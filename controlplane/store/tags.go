@@ -15,9 +15,17 @@ type ColumnTag struct {
 	Tag      string
 }
 
+// maxTagsPerCall bounds the tags of one SetColumnTags or UnsetColumnTags:
+// they are looked up in one IN list, and SQLite takes at most 32766
+// parameters in a statement.
+const maxTagsPerCall = 1000
+
 func checkTags(tags []string) ([]string, error) {
 	if len(tags) == 0 {
 		return nil, apierr.New(apierr.InvalidArgument, "no tags given")
+	}
+	if len(tags) > maxTagsPerCall {
+		return nil, apierr.New(apierr.InvalidArgument, "%d tags at once; give at most %d", len(tags), maxTagsPerCall)
 	}
 	for _, t := range tags {
 		if err := checkName("tag", t); err != nil {

@@ -122,15 +122,17 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		Help: "Arrow memory held by running streams (flight.memory_budget bounds admission)."},
 		func() float64 { return float64(budget.InUse()) }))
 	srv, err := flight.New(flight.Config{
-		ControlPlane: cp,
-		Keys:         keys,
-		Fetch:        fetch.Config{Logger: a.log, ReadAhead: 1 << 20},
-		Allocator:    budget,
-		Budget:       budget,
-		Logger:       a.log,
-		Registerer:   a.reg,
-		MaxStreams:   a.cfg.Flight.MaxStreams,
-		CallTimeout:  a.cfg.ControlPlane.Timeout,
+		ControlPlane:      cp,
+		Keys:              keys,
+		Fetch:             fetch.Config{Logger: a.log, ReadAhead: 1 << 20},
+		Allocator:         budget,
+		Budget:            budget,
+		Logger:            a.log,
+		Registerer:        a.reg,
+		MaxStreams:        a.cfg.Flight.MaxStreams,
+		MaxStreamsPerUser: a.cfg.Flight.MaxStreamsPerUser,
+		StallTimeout:      a.cfg.Flight.StallTimeout,
+		CallTimeout:       a.cfg.ControlPlane.Timeout,
 		// Leave the run group time to see Stop's result before its own
 		// shutdown timeout expires.
 		ShutdownTimeout: a.cfg.ShutdownTimeout * 4 / 5,

@@ -53,6 +53,12 @@ type FlightConfig struct {
 	SocketMode FileMode `yaml:"socket_mode"`
 	// MaxStreams bounds concurrent DoGet streams of tasks.
 	MaxStreams int `yaml:"max_streams"`
+	// MaxStreamsPerUser bounds one user's concurrent DoGet streams, so
+	// that one user cannot take every slot; 0 is half of MaxStreams (at
+	// least 1), which keeps a config that only lowers max_streams valid.
+	MaxStreamsPerUser int `yaml:"max_streams_per_user"`
+	// StallTimeout cuts a stream whose client takes no data for this long.
+	StallTimeout time.Duration `yaml:"stall_timeout"`
 	// MemoryBudget is the Arrow memory (bytes) above which new streams
 	// wait for running ones to free memory; 0 disables the wait.
 	MemoryBudget int64 `yaml:"memory_budget"`
@@ -75,6 +81,7 @@ func DefaultConfig() Config {
 			Socket:       "/run/nscale/agent.sock",
 			SocketMode:   0o660,
 			MaxStreams:   16,
+			StallTimeout: 60 * time.Second,
 			MemoryBudget: 512 << 20,
 		},
 		ControlPlane: ControlPlaneConfig{
@@ -142,6 +149,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Flight.MaxStreams < 1 {
 		errs = append(errs, errors.New("flight.max_streams must be at least 1"))
+	}
+	if c.Flight.MaxStreamsPerUser < 0 || c.Flight.MaxStreamsPerUser > c.Flight.MaxStreams {
+		errs = append(errs, fmt.Errorf("flight.max_streams_per_user %d must be between 0 (half of flight.max_streams) and flight.max_streams (%d)", c.Flight.MaxStreamsPerUser, c.Flight.MaxStreams))
+	}
+	if c.Flight.StallTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("flight.stall_timeout %s must be at least 1s: a client pausing briefly must not lose its stream", c.Flight.StallTimeout))
 	}
 	if c.ControlPlane.Address == "" {
 		errs = append(errs, errors.New("control_plane.address is required"))

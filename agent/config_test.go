@@ -57,6 +57,8 @@ func TestValidate(t *testing.T) {
 	}{
 		{"nothing to serve", func(c *Config) { c.Flight.Listen, c.Flight.Socket = "", "" }, "both empty"},
 		{"no streams", func(c *Config) { c.Flight.MaxStreams = 0 }, "max_streams"},
+		{"user quota above the limit", func(c *Config) { c.Flight.MaxStreamsPerUser = c.Flight.MaxStreams + 1 }, "flight.max_streams_per_user 17 must be between"},
+		{"stall timeout too short", func(c *Config) { c.Flight.StallTimeout = 100 * time.Millisecond }, "flight.stall_timeout 100ms must be at least 1s"},
 		{"no token", func(c *Config) { c.AgentToken = nil }, "control_plane.token_file or NSCALE_AGENT_TOKEN"},
 		{"no timeout", func(c *Config) { c.ControlPlane.Timeout = 0 }, "control_plane.timeout"},
 		{"no control plane", func(c *Config) { c.ControlPlane.Address = "" }, "control_plane.address"},
@@ -83,6 +85,8 @@ flight:
   socket: /run/x/agent.sock
   socket_mode: "0600"
   max_streams: 4
+  max_streams_per_user: 3
+  stall_timeout: 90s
 control_plane:
   address: 10.1.2.3:7081
   token_file: /etc/x/token
@@ -91,7 +95,7 @@ control_plane:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4, MemoryBudget: 512 << 20}
+	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4, MaxStreamsPerUser: 3, StallTimeout: 90 * time.Second, MemoryBudget: 512 << 20}
 	if cfg.Flight != want {
 		t.Errorf("flight = %+v, want %+v", cfg.Flight, want)
 	}

@@ -22,6 +22,11 @@ import (
 
 var errTooManyStreams = apierr.New(apierr.Unavailable, "too many concurrent streams: retry later")
 
+// errUserStreams names the quota but not the other streams' users.
+func errUserStreams(limit int) error {
+	return apierr.New(apierr.Unavailable, "too many concurrent streams for this user (flight.max_streams_per_user is %d): retry later", limit)
+}
+
 // maxReportMessage bounds the error text sent with a task report.
 const maxReportMessage = 1024
 
@@ -34,13 +39,21 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	if err != nil {
 		return nil, nil, err
 	}
+	// The user's quota first: a user at their quota must not take a
+	// global slot from someone else, even for a moment.
+	if !s.users.acquire(c.principal) {
+		s.m.streamsRefused.WithLabelValues("user_quota").Inc()
+		return nil, nil, errUserStreams(s.cfg.MaxStreamsPerUser)
+	}
 	select {
 	case s.streams <- struct{}{}:
 	default:
+		s.users.release(c.principal)
+		s.m.streamsRefused.WithLabelValues("max_streams").Inc()
 		return nil, nil, errTooManyStreams
 	}
 	s.m.activeStreams.Inc()
-	release := func() { <-s.streams; s.m.activeStreams.Dec() }
+	release := func() { <-s.streams; s.users.release(c.principal); s.m.activeStreams.Dec() }
 	if err := s.cfg.Budget.admit(ctx, s.cfg.AdmitWait); err != nil {
 		release()
 		return nil, nil, err
@@ -65,18 +78,35 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	// One batch waits in the channel while the Flight writer sends another:
 	// at most two per stream, and task.Run blocks when the client is slow.
 	ch := make(chan flight.StreamChunk, 1)
+	ctl := streamCtlOf(ctx)
+	if ctl == nil {
+		release()
+		return nil, nil, apierr.New(apierr.Internal, "flight: stream without a stream control")
+	}
+	stall := s.cfg.StallTimeout
+	watch := newSendWatch(stall, func() {
+		s.m.streamsStalled.Inc()
+		ctl.cancel(errStalled(stall))
+	})
 	go func() {
 		// The slot is free before the client sees the end of the stream.
 		defer close(ch)
 		defer release()
-		s.runTask(ctx, ticket, t, schema, key, ch)
+		s.runTask(ctx, ticket, t, schema, key, watch, ch)
+	}()
+	go func() {
+		// Once the handler has returned nobody sends or releases what
+		// it left; the producer has stopped by then too (the stream's
+		// context is done), and close(ch) above precedes the return.
+		<-ctl.done
+		watch.end()
 	}()
 	return schema, ch, nil
 }
 
 // runTask streams t's batches into ch, then reports the task in the
 // background.
-func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, schema *arrow.Schema, key mask.Key, ch chan<- flight.StreamChunk) {
+func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, schema *arrow.Schema, key mask.Key, watch *sendWatch, ch chan<- flight.StreamChunk) {
 	start := s.cfg.Now()
 	emit := func(rec arrow.RecordBatch) error {
 		if !sameColumns(rec.Schema(), schema) {
@@ -86,13 +116,16 @@ func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, sc
 		// The batch goes out under the announced schema, column metadata
 		// included; it retains rec's columns, which task.Run releases
 		// when emit returns.
-		out := array.NewRecordBatch(schema, rec.Columns(), rec.NumRows())
+		out := watch.track(array.NewRecordBatch(schema, rec.Columns(), rec.NumRows()))
+		if out == nil {
+			return context.Cause(ctx)
+		}
 		select {
 		case ch <- flight.StreamChunk{Data: out}:
 			return nil
 		case <-ctx.Done():
 			out.Release()
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 	}
 	st, err := task.Run(ctx, t, s.signer(ticket), key, s.cfg.Fetch, s.mem, emit)
@@ -103,7 +136,11 @@ func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, sc
 		case <-ctx.Done():
 		}
 	}
-	if ctx.Err() != nil && err != nil {
+	switch {
+	case watch.wasCut():
+		// Cut by the agent, not left by the client: the audit says so.
+		err = context.Cause(ctx)
+	case ctx.Err() != nil && err != nil:
 		err = errors.Join(context.Canceled, err) // the client went away first
 	}
 	s.m.tasks.WithLabelValues(outcome(err)).Inc()

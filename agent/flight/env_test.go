@@ -132,6 +132,7 @@ type env struct {
 	srv   *Server
 	keys  *Keys
 	reg   *prometheus.Registry
+	mem   *memory.CheckedAllocator
 	addr  string
 	sock  string
 	objs  []taskplan.Object
@@ -141,10 +142,12 @@ type env struct {
 }
 
 type envOptions struct {
-	socket     bool
-	maxStreams int
-	shutdown   time.Duration
-	noKeys     bool // never fetch keys: the agent stays not ready
+	socket       bool
+	maxStreams   int
+	perUser      int
+	stallTimeout time.Duration
+	shutdown     time.Duration
+	noKeys       bool // never fetch keys: the agent stays not ready
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -173,14 +176,16 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	srv, err := New(Config{
-		ControlPlane:    cpCli,
-		Keys:            keys,
-		Allocator:       mem,
-		Logger:          log,
-		Registerer:      reg,
-		MaxStreams:      o.maxStreams,
-		ReportTimeout:   2 * time.Second,
-		ShutdownTimeout: cmp.Or(o.shutdown, 5*time.Second),
+		ControlPlane:      cpCli,
+		Keys:              keys,
+		Allocator:         mem,
+		Logger:            log,
+		Registerer:        reg,
+		MaxStreams:        o.maxStreams,
+		MaxStreamsPerUser: o.perUser,
+		StallTimeout:      o.stallTimeout,
+		ReportTimeout:     2 * time.Second,
+		ShutdownTimeout:   cmp.Or(o.shutdown, 5*time.Second),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +194,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{cp: cp, srv: srv, keys: keys, reg: reg, addr: ln.Addr().String(), objs: []taskplan.Object{objA, objB}, cpCli: cpCli}
+	e := &env{cp: cp, srv: srv, keys: keys, reg: reg, mem: mem, addr: ln.Addr().String(), objs: []taskplan.Object{objA, objB}, cpCli: cpCli}
 	lns := []net.Listener{ln}
 	if o.socket {
 		dir, err := os.MkdirTemp("", "nsf") // short: unix socket paths are limited to ~108 bytes

@@ -22,6 +22,9 @@ func (s *Server) toStatus(ctx context.Context, method string, err error) error {
 	}
 	var st *status.Status
 	switch {
+	case ctx.Err() != nil && context.Cause(ctx) != ctx.Err():
+		// The agent cut the stream itself (streamCtl) and said why.
+		st, _ = status.FromError(apierr.GRPCStatus(context.Cause(ctx)))
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		st = status.New(codes.Canceled, "call cancelled by the client")
 	case ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):

@@ -18,8 +18,12 @@ type metrics struct {
 	taskDuration  prometheus.Histogram
 	urlRenewals   prometheus.Counter
 	activeStreams prometheus.Gauge
-	errors        *prometheus.CounterVec
-	plans         *prometheus.CounterVec
+	// streamsRefused counts DoGets refused for want of a slot, by reason
+	// (user_quota or max_streams): never by user, to keep labels bounded.
+	streamsRefused *prometheus.CounterVec
+	streamsStalled prometheus.Counter
+	errors         *prometheus.CounterVec
+	plans          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -49,6 +53,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "nscale_agent_flight_active_streams",
 			Help: "DoGet streams of signed tasks in progress.",
 		}),
+		streamsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nscale_agent_flight_streams_refused_total",
+			Help: "DoGet streams refused for want of a slot, by reason: user_quota (flight.max_streams_per_user) or max_streams (flight.max_streams).",
+		}, []string{"reason"}),
+		streamsStalled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nscale_agent_flight_streams_stalled_total",
+			Help: "DoGet streams cut because the client took no data for flight.stall_timeout.",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nscale_agent_flight_errors_total",
 			Help: "Errors returned to Flight SQL clients, by gRPC code.",
@@ -60,7 +72,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.tasks, m.rowsReturned, m.bytesRead, m.taskDuration, m.urlRenewals,
-			m.activeStreams, m.errors, m.plans)
+			m.activeStreams, m.streamsRefused, m.streamsStalled, m.errors, m.plans)
 	}
 	return m
 }

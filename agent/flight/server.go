@@ -31,6 +31,7 @@ import (
 // Defaults for Config's zero values.
 const (
 	DefaultMaxStreams      = 16
+	DefaultStallTimeout    = 60 * time.Second
 	DefaultCallTimeout     = 10 * time.Second
 	DefaultReportTimeout   = 5 * time.Second
 	DefaultAuthCacheTTL    = 30 * time.Second
@@ -59,6 +60,13 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// MaxStreams bounds concurrent DoGet streams of tasks (default 16).
 	MaxStreams int
+	// MaxStreamsPerUser bounds one principal's concurrent DoGet streams
+	// (default half of MaxStreams, at least 1), so that one user cannot
+	// take every slot.
+	MaxStreamsPerUser int
+	// StallTimeout cuts a stream whose client takes no data for this long
+	// while the agent has data to send (default 60 s).
+	StallTimeout time.Duration
 	// Budget, when set, is the allocator's memory budget: a new stream
 	// waits up to AdmitWait while the memory in use is at the budget.
 	Budget    *Budget
@@ -93,6 +101,7 @@ type Server struct {
 	m       *metrics
 	auth    *authCache
 	streams chan struct{} // a slot per concurrent DoGet of a task
+	users   *userStreams
 	reports sync.WaitGroup
 	grpc    *grpc.Server
 }
@@ -113,6 +122,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = DefaultMaxStreams
+	}
+	if cfg.MaxStreamsPerUser <= 0 {
+		cfg.MaxStreamsPerUser = max(1, cfg.MaxStreams/2)
+	}
+	if cfg.MaxStreamsPerUser > cfg.MaxStreams {
+		return nil, errors.New("flight: MaxStreamsPerUser must not exceed MaxStreams")
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
@@ -144,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 		m:       newMetrics(cfg.Registerer),
 		auth:    newAuthCache(cfg.AuthCacheTTL, cfg.AuthCacheSize, cfg.Now),
 		streams: make(chan struct{}, cfg.MaxStreams),
+		users:   newUserStreams(cfg.MaxStreamsPerUser),
 	}
 	// BaseServer allocates lazily without a lock when Alloc is nil.
 	s.Alloc = s.mem
@@ -155,9 +174,11 @@ func New(cfg Config) (*Server, error) {
 		// Stop then also waits for the handlers it cancelled, so that every
 		// task report is queued before Run waits for the reports.
 		grpc.WaitForHandlers(true),
+		// Streams get a context the agent can cancel (see streamCtl).
+		grpc.InTapHandle(tapStream),
 		// Errors first (outermost) so that auth failures are mapped too.
 		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryAuth),
-		grpc.ChainStreamInterceptor(s.streamErrors, s.streamAuth),
+		grpc.ChainStreamInterceptor(s.streamEnd, s.streamErrors, s.streamAuth),
 	)
 	flight.RegisterFlightServiceServer(s.grpc, flightsql.NewFlightServerWithAllocator(s, s.mem))
 	return s, nil

@@ -1,0 +1,200 @@
+package flight
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/tap"
+
+	"github.com/nscale/nscale/internal/apierr"
+)
+
+// Streams are bounded three ways so that one user cannot starve the
+// others: a quota of concurrent streams per user, a global limit as the
+// last resort, and a stall deadline that cuts a stream whose client takes
+// no data (a client that never reads would otherwise hold its slot, its
+// memory and its gRPC send forever).
+
+// streamCtl lets the agent end a stream itself. gRPC cancels a stream's
+// context only when the client goes away or the handler returns, and a
+// handler blocked in Send to a client that reads nothing does neither; the
+// tap handle below makes the stream's context one the agent can cancel,
+// which unblocks that Send.
+type streamCtl struct {
+	cancel context.CancelCauseFunc
+	done   chan struct{} // closed once the handler has returned
+}
+
+type streamCtlKey struct{}
+
+// tapStream runs in the connection's reader goroutine before a stream
+// exists, so it only allocates.
+func tapStream(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	return context.WithValue(ctx, streamCtlKey{}, &streamCtl{cancel: cancel, done: make(chan struct{})}), nil
+}
+
+func streamCtlOf(ctx context.Context) *streamCtl {
+	c, _ := ctx.Value(streamCtlKey{}).(*streamCtl)
+	return c
+}
+
+// streamEnd marks the end of every streaming handler, so that what a
+// stream still holds can be released once nobody else can touch it.
+func (s *Server) streamEnd(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if c := streamCtlOf(ss.Context()); c != nil {
+		defer close(c.done)
+	}
+	return handler(srv, ss)
+}
+
+// errStalled is the cause of a stream cut for making no progress: what
+// the client sees if it reads again, and what the task report says.
+func errStalled(after time.Duration) error {
+	return apierr.New(apierr.Unavailable, "stream cut: the client took no data for %s (flight.stall_timeout)", after)
+}
+
+// userStreams counts each principal's concurrent streams.
+type userStreams struct {
+	mu    sync.Mutex
+	limit int
+	n     map[string]int
+}
+
+func newUserStreams(limit int) *userStreams {
+	return &userStreams{limit: limit, n: make(map[string]int)}
+}
+
+func (u *userStreams) acquire(principal string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[principal] >= u.limit {
+		return false
+	}
+	u.n[principal]++
+	return true
+}
+
+func (u *userStreams) release(principal string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[principal]--; u.n[principal] <= 0 {
+		delete(u.n, principal)
+	}
+}
+
+// sendWatch follows the batches a stream handed to the Flight writer. A
+// batch is pending from the moment it is queued until the writer releases
+// it after sending; a release is progress. When batches are pending and
+// none is released for the stall timeout, the stream is cut. When the
+// handler has returned, the pending batches (the one whose send failed,
+// the one still queued) are released here: the writer never will.
+type sendWatch struct {
+	mu          sync.Mutex
+	stall       time.Duration
+	cut         func()
+	pending     map[*watchedBatch]struct{}
+	timer       *time.Timer
+	ended       bool
+	cutForStall bool
+}
+
+func newSendWatch(stall time.Duration, cut func()) *sendWatch {
+	return &sendWatch{stall: stall, cut: cut, pending: make(map[*watchedBatch]struct{})}
+}
+
+// track wraps rec so that its release by the writer counts as progress.
+func (w *sendWatch) track(rec arrow.RecordBatch) arrow.RecordBatch {
+	b := &watchedBatch{RecordBatch: rec, w: w, refs: 1}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended {
+		// Nobody will send it.
+		rec.Release()
+		return nil
+	}
+	w.pending[b] = struct{}{}
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.stall, w.fire)
+	}
+	return b
+}
+
+// sent records that the writer is done with b.
+func (w *sendWatch) sent(b *watchedBatch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.pending[b]; !ok {
+		return
+	}
+	delete(w.pending, b)
+	b.RecordBatch.Release()
+	// Progress: the clock starts again for what is still pending.
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	if len(w.pending) > 0 && !w.ended {
+		w.timer = time.AfterFunc(w.stall, w.fire)
+	}
+}
+
+func (w *sendWatch) fire() {
+	w.mu.Lock()
+	stalled := len(w.pending) > 0 && !w.ended
+	w.cutForStall = w.cutForStall || stalled
+	w.mu.Unlock()
+	if stalled {
+		w.cut()
+	}
+}
+
+// wasCut reports whether the stream was cut for a stall.
+func (w *sendWatch) wasCut() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cutForStall
+}
+
+// end releases what the writer left behind; call it once the handler
+// has returned and the producer has stopped.
+func (w *sendWatch) end() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended = true
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	for b := range w.pending {
+		delete(w.pending, b)
+		b.RecordBatch.Release()
+	}
+}
+
+// watchedBatch is a batch whose last release is reported to its watch.
+type watchedBatch struct {
+	arrow.RecordBatch
+	w    *sendWatch
+	mu   sync.Mutex
+	refs int
+}
+
+func (b *watchedBatch) Retain() {
+	b.mu.Lock()
+	b.refs++
+	b.mu.Unlock()
+}
+
+func (b *watchedBatch) Release() {
+	b.mu.Lock()
+	b.refs--
+	last := b.refs == 0
+	b.mu.Unlock()
+	if last {
+		b.w.sent(b)
+	}
+}

@@ -45,6 +45,20 @@ type Config struct {
 type APIConfig struct {
 	Listen         configfile.HostPort `yaml:"listen"`
 	AdminTokenFile string              `yaml:"admin_token_file"`
+	// MaxBodyBytes bounds every request body.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RequestTimeout bounds each request's work (its context is cancelled).
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ReadTimeout bounds reading a whole request, body included; a client
+	// that sends slowly holds nothing longer.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// IdleTimeout closes keep-alive connections left idle.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxConcurrentRequests bounds requests in progress (checked before
+	// authentication); MaxConcurrentRequestsPerPrincipal bounds one
+	// principal's, so that one user cannot exhaust the API.
+	MaxConcurrentRequests             int `yaml:"max_concurrent_requests"`
+	MaxConcurrentRequestsPerPrincipal int `yaml:"max_concurrent_requests_per_principal"`
 }
 
 // OpsConfig is the separate listener for /livez, /readyz and /metrics.
@@ -129,7 +143,9 @@ const (
 // DefaultConfig is the embedded default: SQLite under ./data, loopback only.
 func DefaultConfig() Config {
 	return Config{
-		API:        APIConfig{Listen: "127.0.0.1:7080", AdminTokenFile: "./data/admin.token"},
+		API: APIConfig{Listen: "127.0.0.1:7080", AdminTokenFile: "./data/admin.token",
+			MaxBodyBytes: 1 << 20, RequestTimeout: 60 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+			MaxConcurrentRequests: 64, MaxConcurrentRequestsPerPrincipal: 8},
 		Ops:        OpsConfig{Listen: "127.0.0.1:7090"},
 		Store:      StoreConfig{Dialect: string(store.SQLite), ConnectTimeout: 5 * time.Second, MaxOpenConns: 10},
 		LocalFiles: LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
@@ -165,6 +181,21 @@ func (c *Config) Validate() error {
 	}
 	if !c.dsnIsSecret && hasPassword(c.Store.DSN) {
 		errs = append(errs, fmt.Errorf("store.dsn contains a password: put the DSN in store.dsn_file or %s instead", EnvStoreDSN))
+	}
+	if c.API.MaxBodyBytes < 1<<10 {
+		errs = append(errs, errors.New("api.max_body_bytes must be at least 1024"))
+	}
+	for name, d := range map[string]time.Duration{"api.request_timeout": c.API.RequestTimeout, "api.read_timeout": c.API.ReadTimeout, "api.idle_timeout": c.API.IdleTimeout} {
+		if d < time.Second {
+			errs = append(errs, fmt.Errorf("%s %s must be at least 1s", name, d))
+		}
+	}
+	if c.API.MaxConcurrentRequests < 1 {
+		errs = append(errs, errors.New("api.max_concurrent_requests must be at least 1"))
+	}
+	if c.API.MaxConcurrentRequestsPerPrincipal < 1 || c.API.MaxConcurrentRequestsPerPrincipal > c.API.MaxConcurrentRequests {
+		errs = append(errs, fmt.Errorf("api.max_concurrent_requests_per_principal %d must be between 1 and api.max_concurrent_requests (%d)",
+			c.API.MaxConcurrentRequestsPerPrincipal, c.API.MaxConcurrentRequests))
 	}
 	if c.Store.ConnectTimeout <= 0 {
 		errs = append(errs, errors.New("store.connect_timeout must be positive"))

@@ -158,6 +158,8 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadOnly: s.cfg.ReadOnly,
 		Logger:   s.log.With("component", "api"),
 		Registry: s.reg,
+		Limits: api.Limits{MaxBodyBytes: s.cfg.API.MaxBodyBytes, RequestTimeout: s.cfg.API.RequestTimeout,
+			MaxConcurrent: s.cfg.API.MaxConcurrentRequests, MaxConcurrentPerPrincipal: s.cfg.API.MaxConcurrentRequestsPerPrincipal},
 	})
 	var files presign.Signer
 	if s.cfg.LocalFiles.Root != "" {
@@ -206,7 +208,8 @@ func (s *Server) Run(ctx context.Context) error {
 		"api", s.apiAddr.String(), "ops", s.opsAddr.String(), "agent_api", s.agentAddr.String(), "read_only", s.cfg.ReadOnly)
 
 	err = run.Group(ctx, s.cfg.ShutdownTimeout,
-		run.Task{Name: "api", Run: (&httpserver.Server{Name: "api", Listener: apiLn, Handler: apiHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout}).Run},
+		run.Task{Name: "api", Run: (&httpserver.Server{Name: "api", Listener: apiLn, Handler: apiHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout,
+			ReadTimeout: s.cfg.API.ReadTimeout, IdleTimeout: s.cfg.API.IdleTimeout}).Run},
 		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: opsLn, Handler: opsHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout}).Run},
 		run.Task{Name: "agent_api", Run: serveGRPC(grpcServer, agentLn, s.cfg.ShutdownTimeout)},
 	)

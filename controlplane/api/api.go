@@ -36,6 +36,8 @@ type Config struct {
 	ReadOnly bool
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// Limits bound bodies, time and concurrency (zero values: defaults).
+	Limits Limits
 }
 
 // Route is one documented endpoint; the OpenAPI test compares this list
@@ -55,6 +57,7 @@ type route struct {
 type server struct {
 	cfg     Config
 	metrics *apiMetrics
+	gate    *gate
 }
 
 //go:embed openapi.json
@@ -98,9 +101,14 @@ func Routes() []Route {
 	return out
 }
 
+func newServer(cfg Config) *server {
+	cfg.Limits = cfg.Limits.withDefaults()
+	return &server{cfg: cfg, metrics: newMetrics(cfg.Registry), gate: newGate(cfg.Limits)}
+}
+
 // New returns the API handler.
 func New(cfg Config) http.Handler {
-	s := &server{cfg: cfg, metrics: newMetrics(cfg.Registry)}
+	s := newServer(cfg)
 	mux := http.NewServeMux()
 	for _, rt := range s.table() {
 		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt.Path, rt.Public, rt.h))

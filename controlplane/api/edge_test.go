@@ -18,7 +18,7 @@ import (
 // caller sees neither its text nor any secret inside it.
 func TestInternalErrorEdge(t *testing.T) {
 	var logs bytes.Buffer
-	s := &server{cfg: Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}}
+	s := newServer(Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	cause := errors.New("dial postgres://admin:hunter2@10.0.0.5:5432/nscale: connection refused")
 	for name, err := range map[string]error{
 		"plain":    cause,

@@ -10,6 +10,7 @@ import (
 type apiMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	refused  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *apiMetrics {
@@ -23,9 +24,13 @@ func newMetrics(reg prometheus.Registerer) *apiMetrics {
 			Help:    "REST admin API request latency by route.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"route"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nscale_controlplane_api_refused_total",
+			Help: "REST admin API requests refused by a limit: max_concurrent (api.max_concurrent_requests) or per_principal (api.max_concurrent_requests_per_principal).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.latency)
+		reg.MustRegister(m.requests, m.latency, m.refused)
 	}
 	return m
 }

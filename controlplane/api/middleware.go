@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -48,16 +49,7 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 		rw.Header().Set(apitypes.RequestIDHeader, id)
 		w := &statusWriter{ResponseWriter: rw}
 
-		var err error
-		if !public {
-			r, err = s.authenticate(r)
-		}
-		if err == nil {
-			err = singleValued(r)
-		}
-		if err == nil {
-			err = s.call(h, w, r)
-		}
+		err := s.serve(w, r, public, h)
 		if err != nil {
 			s.writeError(w, r, id, err)
 		}
@@ -71,6 +63,34 @@ func (s *server) wrap(route string, public bool, h handlerFunc) http.Handler {
 		s.cfg.Logger.Debug("request", logging.KeyRequestID, id, logging.KeyMethod, r.Method,
 			logging.KeyPath, route, logging.KeyStatus, w.status, logging.KeyDuration, elapsed)
 	})
+}
+
+// serve applies the limits, authenticates and runs h. The global slot is
+// taken before authentication, so a flood of bad tokens is bounded too;
+// the principal's slot after it.
+func (s *server) serve(w http.ResponseWriter, r *http.Request, public bool, h handlerFunc) error {
+	if err := s.gate.enter(); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+	r, cancel := s.gate.bound(w, r)
+	defer cancel()
+	if !public {
+		var err error
+		if r, err = s.authenticate(r); err != nil {
+			return err
+		}
+		p, _ := auth.FromContext(r.Context())
+		leave, err := s.gate.enterPrincipal(p.Name())
+		if err != nil {
+			return err
+		}
+		defer leave()
+	}
+	if err := singleValued(r); err != nil {
+		return err
+	}
+	return s.call(h, w, r)
 }
 
 // call runs h, turning a panic into an internal error so the caller gets
@@ -111,6 +131,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, id string, e
 		s.cfg.Logger.Error("internal error", logging.KeyRequestID, id, logging.KeyMethod, r.Method,
 			logging.KeyPath, r.URL.Path, logging.KeyError, err)
 		msg = "internal error; quote request id " + id + " to your operator"
+	} else if b := (errBusy{}); errors.As(err, &b) {
+		// Load shedding, not a failure: counted, not logged per request.
+		if s.metrics != nil {
+			s.metrics.refused.WithLabelValues(b.reason).Inc()
+		}
+		w.Header().Set("Retry-After", "1")
 	} else if code == apierr.Unavailable {
 		s.cfg.Logger.Warn("dependency unavailable", logging.KeyRequestID, id, logging.KeyPath, r.URL.Path, logging.KeyError, err)
 	}

@@ -22,9 +22,6 @@ type SQLExecutor interface {
 	Exec(ctx context.Context, p auth.Principal, sql, requestID string) ([]apitypes.SQLResult, error)
 }
 
-// maxSQLBody bounds a request body: DDL scripts are small.
-const maxSQLBody = 1 << 20
-
 func (s *server) sql(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.SQL == nil {
 		return apierr.New(apierr.Unavailable, "this control plane has no SQL executor configured")
@@ -50,7 +47,8 @@ func (s *server) sql(w http.ResponseWriter, r *http.Request) error {
 // every field without omitempty, and refuses null: encoding/json would read
 // a missing field or a null as "" and act on it.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSQLBody))
+	// The body is already bounded by Limits.MaxBodyBytes (serve).
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -3,6 +3,7 @@
 package httpserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -18,13 +19,25 @@ type Server struct {
 	Handler         http.Handler
 	Logger          *slog.Logger
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds reading a whole request (default 30 s) and
+	// IdleTimeout an idle keep-alive connection (default 120 s), so that
+	// slow or idle clients hold no connection for long. There is no write
+	// timeout: /blob/ streams objects for as long as the agent reads.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
 }
+
+// maxHeaderBytes bounds request headers; bearer tokens are short.
+const maxHeaderBytes = 64 << 10
 
 // Run serves until ctx is cancelled and returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
 	srv := &http.Server{
 		Handler:           s.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cmp.Or(s.ReadTimeout, 30*time.Second),
+		IdleTimeout:       cmp.Or(s.IdleTimeout, 120*time.Second),
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}

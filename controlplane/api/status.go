@@ -14,6 +14,17 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	if detail {
+		// Component messages name the store, its address and the errors
+		// of dependencies: operators' business, not users'.
+		admin, err := s.isAdmin(r)
+		if err != nil {
+			return err
+		}
+		if !admin {
+			return apierr.New(apierr.PermissionDenied, "status detail is for administrators (the admin token or the catalog_admin role); ask without detail=true")
+		}
+	}
 	rep := s.cfg.Health.Check(ctx)
 	st := apitypes.Status{
 		Service:       "nscale-controlplane",
@@ -40,4 +51,17 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil
+}
+
+// isAdmin reports whether the caller is the bootstrap admin or holds the
+// catalog_admin role.
+func (s *server) isAdmin(r *http.Request) (bool, error) {
+	p := principalOf(r)
+	if p.Bootstrap {
+		return true, nil
+	}
+	if s.cfg.Catalog == nil {
+		return false, nil
+	}
+	return s.cfg.Catalog.IsAdmin(r.Context(), p)
 }

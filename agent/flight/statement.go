@@ -35,6 +35,11 @@ func (s *Server) plan(ctx context.Context, sql string, schemaOnly bool) (p plan,
 	if err != nil {
 		return plan{}, err
 	}
+	if n := len(sql); n > agentapi.MaxStatementBytes {
+		// A user mistake, not a transport failure: say so before the
+		// control plane's message limit does.
+		return plan{}, apierr.New(apierr.InvalidArgument, "the statement is %d bytes; at most %d are accepted", n, agentapi.MaxStatementBytes)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// The whole stream may take long for a big table; what must not take

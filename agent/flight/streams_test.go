@@ -213,3 +213,19 @@ func TestAbandonedStreamsReleaseMemory(t *testing.T) {
 		t.Errorf("stalled = %v; these clients left before the stall timeout", got)
 	}
 }
+
+// A statement longer than the control plane takes is the user's mistake,
+// said as such, and the control plane is not asked.
+func TestStatementTooLong(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	cl := e.client(t)
+	alice := as(t, "alice-token")
+	long := "SELECT id FROM db.t WHERE email = '" + strings.Repeat("x", agentapi.MaxStatementBytes) + "'"
+	_, err := cl.Execute(alice, long)
+	wantStatus(t, err, codes.InvalidArgument, fmt.Sprintf("the statement is %d bytes; at most %d are accepted", len(long), agentapi.MaxStatementBytes))
+	_, err = cl.Prepare(alice, long)
+	wantStatus(t, err, codes.InvalidArgument, "at most 1048576 are accepted")
+	if got := testutil.ToFloat64(e.srv.m.plans.WithLabelValues("INVALID_ARGUMENT")); got != 2 {
+		t.Errorf("plans refused as INVALID_ARGUMENT = %v, want 2", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
 )
 
@@ -19,6 +20,9 @@ func TestPlanAuditedWhateverTheText(t *testing.T) {
 		"SELECT id FROM sales.tx /*" + strings.Repeat("y", 1<<20+10) + "*/",
 	} {
 		_, _, _, err := e.plan(t, e.carol, sql, 0)
+		if len(sql) > agentapi.MaxStatementBytes && (apierr.CodeOf(apierr.FromGRPC(err)) != apierr.InvalidArgument || !strings.Contains(err.Error(), "at most 1048576 are accepted")) {
+			t.Errorf("a statement of %d bytes: %v, want INVALID_ARGUMENT naming the limit", len(sql), err)
+		}
 		events, _, lerr := e.cat.ListAudit(context.Background(), adminP, store.Page{PageSize: 1})
 		if lerr != nil || len(events) != 1 {
 			t.Fatal(events, lerr)

@@ -48,6 +48,32 @@ func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServ
 		size = MaxPageSize
 	}
 	start := s.now()
+	var plan *planner.Plan
+	if n := len(req.GetSql()); n > agentapi.MaxStatementBytes {
+		err = apierr.New(apierr.InvalidArgument, "the statement is %d bytes; at most %d are accepted", n, agentapi.MaxStatementBytes)
+	} else {
+		plan, err = s.stream(ctx, stream, user, req, size)
+	}
+	s.m.planSeconds.Observe(time.Since(start).Seconds())
+	// The audit event is written before the totals: an agent uses no
+	// ticket of a plan whose totals did not arrive, so a plan that cannot
+	// be audited is not served (fail closed).
+	if aerr := s.auditPlan(ctx, user, req, plan, err); aerr != nil {
+		s.log.Error("cannot write the audit event of a plan; the plan is refused", "user", user, "error", aerr)
+		if err == nil {
+			err = apierr.Wrap(apierr.Unavailable, aerr, "the plan cannot be audited, so it is not served; try again")
+		}
+	}
+	if err == nil {
+		err = stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Totals{Totals: &agentapi.PlanTotals{
+			Tasks: int64(plan.Tasks), Files: int64(plan.Files), PrunedFiles: int64(plan.PrunedFiles)}}})
+	}
+	return err
+}
+
+// stream plans req and sends the header and the ticket pages (full pages,
+// or whatever PageInterval has gathered); Plan sends the totals.
+func (s *Service) stream(ctx context.Context, stream agentapi.Agent_PlanServer, user string, req *agentapi.PlanRequest, size int) (*planner.Plan, error) {
 	var page [][]byte
 	var lastSend time.Time
 	flush := func() error {
@@ -77,21 +103,7 @@ func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServ
 	if err == nil {
 		err = flush()
 	}
-	s.m.planSeconds.Observe(time.Since(start).Seconds())
-	// The audit event is written before the totals: an agent uses no
-	// ticket of a plan whose totals did not arrive, so a plan that cannot
-	// be audited is not served (fail closed).
-	if aerr := s.auditPlan(ctx, user, req, plan, err); aerr != nil {
-		s.log.Error("cannot write the audit event of a plan; the plan is refused", "user", user, "error", aerr)
-		if err == nil {
-			err = apierr.Wrap(apierr.Unavailable, aerr, "the plan cannot be audited, so it is not served; try again")
-		}
-	}
-	if err == nil {
-		err = stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Totals{Totals: &agentapi.PlanTotals{
-			Tasks: int64(plan.Tasks), Files: int64(plan.Files), PrunedFiles: int64(plan.PrunedFiles)}}})
-	}
-	return err
+	return plan, err
 }
 
 func (s *Service) auditPlan(ctx context.Context, user string, req *agentapi.PlanRequest, plan *planner.Plan, err error) error {

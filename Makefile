@@ -33,7 +33,9 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
 	@if [ -x "$(NSCALE_CACHE)/bin/staticcheck" ]; then \
-	  echo "$(NSCALE_CACHE)/bin/staticcheck ./..."; "$(NSCALE_CACHE)/bin/staticcheck" ./...; \
+	  echo "$(NSCALE_CACHE)/bin/staticcheck ./..."; "$(NSCALE_CACHE)/bin/staticcheck" ./... && \
+	  echo "$(NSCALE_CACHE)/bin/staticcheck -tags integration ./integration/..." && \
+	  "$(NSCALE_CACHE)/bin/staticcheck" -tags integration ./integration/...; \
 	else echo "lint: staticcheck not installed (make tools); skipped"; fi
 
 tools:

@@ -120,7 +120,7 @@ func TestNewcomerCatalogFlowOnVersitygw(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("tags and policies exit %d: %s", code, errOut)
 	}
-	out, errOut, code = ctl(tokenFile, "sql", "CREATE EXTERNAL TABLE sales.tx_hadoop PARTITIONED BY (dt date) STORED AS PARQUET LOCATION 's3a://lake/sales/tx'")
+	_, errOut, code = ctl(tokenFile, "sql", "CREATE EXTERNAL TABLE sales.tx_hadoop PARTITIONED BY (dt date) STORED AS PARQUET LOCATION 's3a://lake/sales/tx'")
 	if code != 0 {
 		t.Fatalf("s3a table exit %d: %s", code, errOut)
 	}

@@ -49,13 +49,12 @@ func bin(name string) string { return filepath.Join(binDir, name) }
 
 // daemon is a running binary whose JSON log lines are collected.
 type daemon struct {
-	name   string
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []string
-	stderr bytes.Buffer
-	done   chan struct{}
-	err    error
+	name  string
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []string
+	done  chan struct{}
+	err   error
 }
 
 func start(t *testing.T, dir string, env []string, name string, args ...string) *daemon {

@@ -168,24 +168,21 @@ func (tx *Tx) AppendAudit(ctx context.Context, e AuditEvent) (AuditEvent, error)
 // the next (older) page.
 func (s *Store) ListAudit(ctx context.Context, p Page) ([]AuditEvent, string, error) {
 	const list = "audit"
-	limit, err := p.limit()
+	cur, err := p.open(list, 2)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 2)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	query, args := "SELECT "+auditColumns+" FROM audit_events", []any{}
 	if after != nil {
 		at, err := strconv.ParseInt(after[0], 10, 64)
 		if err != nil {
-			return nil, "", apierr.New(apierr.InvalidArgument, "invalid page token for the %s list", list)
+			return nil, "", cur.invalid()
 		}
 		query += " WHERE occurred_at < ? OR (occurred_at = ? AND id < ?)"
 		args = append(args, at, at, after[1])
 	}
-	rows, err := s.q().query(ctx, query+" ORDER BY occurred_at DESC, id DESC LIMIT ?", append(args, limit+1)...)
+	rows, err := s.q().query(ctx, query+" ORDER BY occurred_at DESC, id DESC LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list audit events")
 	}
@@ -201,11 +198,6 @@ func (s *Store) ListAudit(ctx context.Context, p Page) ([]AuditEvent, string, er
 	if err := rows.Err(); err != nil {
 		return nil, "", s.dbErr(err, "list audit events")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodePageToken(list, strconv.FormatInt(micros(last.Time), 10), last.ID)
-	}
+	out, next := endPage(cur, out, func(last AuditEvent) []string { return []string{strconv.FormatInt(micros(last.Time), 10), last.ID} })
 	return out, next, nil
 }

@@ -174,19 +174,16 @@ func (tx *Tx) ListDatabases(ctx context.Context, p Page) ([]Database, string, er
 
 func (q querier) listDatabases(ctx context.Context, s *Store, p Page) ([]Database, string, error) {
 	const list = "databases"
-	limit, err := p.limit()
+	cur, err := p.open(list, 1)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 1)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	query, args := "SELECT "+databaseColumns+" FROM catalog_databases", []any{}
 	if after != nil {
 		query, args = query+" WHERE name > ?", append(args, after[0])
 	}
-	rows, err := q.query(ctx, query+" ORDER BY name LIMIT ?", append(args, limit+1)...)
+	rows, err := q.query(ctx, query+" ORDER BY name LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list databases")
 	}
@@ -202,10 +199,6 @@ func (q querier) listDatabases(ctx context.Context, s *Store, p Page) ([]Databas
 	if err := rows.Err(); err != nil {
 		return nil, "", s.dbErr(err, "list databases")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = encodePageToken(list, out[limit-1].Name)
-	}
+	out, next := endPage(cur, out, func(last Database) []string { return []string{last.Name} })
 	return out, next, nil
 }

@@ -181,14 +181,11 @@ type storedFile struct {
 // and the token of the next page. A missing table is NotFound.
 func (s *Store) ListFiles(ctx context.Context, table TableRef, p Page) ([]File, string, error) {
 	const list = "files"
-	limit, err := p.limit()
+	cur, err := p.open(list, 1)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 1)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	q := s.q()
 	id, err := q.tableID(ctx, s, table)
 	if err != nil {
@@ -199,15 +196,11 @@ func (s *Store) ListFiles(ctx context.Context, table TableRef, p Page) ([]File, 
 		conds, args = append(conds, "path > ?"), append(args, after[0])
 	}
 	out, err := queryAll(ctx, q, scanFile, "SELECT "+fileColumns+" FROM table_files"+where(conds)+" ORDER BY path LIMIT ?",
-		append(args, limit+1)...)
+		append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list files")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = encodePageToken(list, out[limit-1].Path)
-	}
+	out, next := endPage(cur, out, func(last File) []string { return []string{last.Path} })
 	return out, next, nil
 }
 

@@ -378,26 +378,19 @@ func (q querier) listGrants(ctx context.Context, s *Store, f GrantFilter, p Page
 // pageByKey lists one page of rows ordered by the unique column idCol.
 func pageByKey[T any](ctx context.Context, q querier, s *Store, list string, p Page, query, idCol string,
 	conds []string, args []any, scan func(scanner) (T, error), id func(T) string) ([]T, string, error) {
-	limit, err := p.limit()
+	cur, err := p.open(list, 1)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 1)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	if after != nil {
 		conds, args = append(conds, idCol+" > ?"), append(args, after[0])
 	}
-	out, err := queryAll(ctx, q, scan, query+where(conds)+" ORDER BY "+idCol+" LIMIT ?", append(args, limit+1)...)
+	out, err := queryAll(ctx, q, scan, query+where(conds)+" ORDER BY "+idCol+" LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list "+strings.SplitN(list, ":", 2)[0])
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = encodePageToken(list, id(out[limit-1]))
-	}
+	out, next := endPage(cur, out, func(last T) []string { return []string{id(last)} })
 	return out, next, nil
 }
 

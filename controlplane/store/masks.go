@@ -216,10 +216,6 @@ func (s *Store) ListAllMasks(ctx context.Context, p Page) ([]Mask, string, error
 
 func (q querier) listMasks(ctx context.Context, s *Store, table *TableRef, p Page) ([]Mask, string, error) {
 	list := "masks"
-	limit, err := p.limit()
-	if err != nil {
-		return nil, "", err
-	}
 	var conds []string
 	var args []any
 	if table != nil {
@@ -230,10 +226,11 @@ func (q querier) listMasks(ctx context.Context, s *Store, table *TableRef, p Pag
 		conds, args = append(conds, "m.table_id = ?"), append(args, id)
 		list += ":" + id
 	}
-	after, err := decodePageToken(list, p.PageToken, 3)
+	cur, err := p.open(list, 3)
 	if err != nil {
 		return nil, "", err
 	}
+	after := cur.after
 	if after != nil {
 		conds = append(conds, "(m.table_id > ? OR (m.table_id = ? AND (m.column_name > ? OR (m.column_name = ? AND m.id > ?))))")
 		args = append(args, after[0], after[0], after[1], after[1], after[2])
@@ -247,16 +244,11 @@ func (q querier) listMasks(ctx context.Context, s *Store, table *TableRef, p Pag
 		var err error
 		r.Mask, err = scanMask(tableIDScanner{sc, &r.tableID})
 		return r, err
-	}, "SELECT m.table_id, "+maskSelect[len("SELECT "):]+where(conds)+" ORDER BY m.table_id, m.column_name, m.id LIMIT ?", append(args, limit+1)...)
+	}, "SELECT m.table_id, "+maskSelect[len("SELECT "):]+where(conds)+" ORDER BY m.table_id, m.column_name, m.id LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list masks")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodePageToken(list, last.tableID, last.Column, last.ID)
-	}
+	out, next := endPage(cur, out, func(last row) []string { return []string{last.tableID, last.Column, last.ID} })
 	masks := make([]Mask, len(out))
 	for i, r := range out {
 		masks[i] = r.Mask

@@ -166,14 +166,11 @@ func (q querier) listPrincipals(ctx context.Context, s *Store, kind PrincipalKin
 		}
 		list += ":" + string(kind)
 	}
-	limit, err := p.limit()
+	cur, err := p.open(list, 2)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 2)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	var where []string
 	var args []any
 	if kind != "" {
@@ -191,7 +188,7 @@ func (q querier) listPrincipals(ctx context.Context, s *Store, kind PrincipalKin
 			query += " AND " + w
 		}
 	}
-	rows, err := q.query(ctx, query+" ORDER BY kind, name LIMIT ?", append(args, limit+1)...)
+	rows, err := q.query(ctx, query+" ORDER BY kind, name LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list principals")
 	}
@@ -199,12 +196,7 @@ func (q querier) listPrincipals(ctx context.Context, s *Store, kind PrincipalKin
 	if err != nil {
 		return nil, "", s.dbErr(err, "list principals")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodePageToken(list, string(last.Kind), last.Name)
-	}
+	out, next := endPage(cur, out, func(last Principal) []string { return []string{string(last.Kind), last.Name} })
 	return out, next, nil
 }
 

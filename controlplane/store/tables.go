@@ -454,16 +454,13 @@ func (tx *Tx) ListTables(ctx context.Context, database string, p Page) ([]Table,
 
 func (q querier) listTables(ctx context.Context, s *Store, database string, p Page) ([]Table, string, error) {
 	list := "tables"
-	limit, err := p.limit()
+	cur, err := p.open(list, 2)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 2)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	if after != nil && after[0] != database {
-		return nil, "", apierr.New(apierr.InvalidArgument, "invalid page token for the %s list", list)
+		return nil, "", cur.invalid()
 	}
 	dbID, err := q.databaseID(ctx, s, database)
 	if err != nil {
@@ -473,15 +470,11 @@ func (q querier) listTables(ctx context.Context, s *Store, database string, p Pa
 	if after != nil {
 		conds, args = append(conds, "t.name > ?"), append(args, after[1])
 	}
-	out, err := queryAll(ctx, q, scanTable, "SELECT "+tableColumns+tableFrom+where(conds)+" ORDER BY t.name LIMIT ?", append(args, limit+1)...)
+	out, err := queryAll(ctx, q, scanTable, "SELECT "+tableColumns+tableFrom+where(conds)+" ORDER BY t.name LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list tables")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = encodePageToken(list, database, out[limit-1].Name)
-	}
+	out, next := endPage(cur, out, func(last Table) []string { return []string{database, last.Name} })
 	if err := q.loadColumns(ctx, out, false); err != nil {
 		return nil, "", s.dbErr(err, "read columns")
 	}

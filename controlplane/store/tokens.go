@@ -175,14 +175,11 @@ func (tx *Tx) TouchToken(ctx context.Context, id string, at time.Time) error {
 // oldest first, and the token of the next page. A missing user is NotFound.
 func (s *Store) ListTokens(ctx context.Context, user string, p Page) ([]Token, string, error) {
 	list := "tokens:" + user
-	limit, err := p.limit()
+	cur, err := p.open(list, 1)
 	if err != nil {
 		return nil, "", err
 	}
-	after, err := decodePageToken(list, p.PageToken, 1)
-	if err != nil {
-		return nil, "", err
-	}
+	after := cur.after
 	var conds []string
 	var args []any
 	if user != "" {
@@ -194,14 +191,10 @@ func (s *Store) ListTokens(ctx context.Context, user string, p Page) ([]Token, s
 	if after != nil {
 		conds, args = append(conds, "k.id > ?"), append(args, after[0])
 	}
-	out, err := queryAll(ctx, s.q(), scanToken, tokenSelect+where(conds)+" ORDER BY k.id LIMIT ?", append(args, limit+1)...)
+	out, err := queryAll(ctx, s.q(), scanToken, tokenSelect+where(conds)+" ORDER BY k.id LIMIT ?", append(args, cur.fetch())...)
 	if err != nil {
 		return nil, "", s.dbErr(err, "list tokens")
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = encodePageToken(list, out[limit-1].ID)
-	}
+	out, next := endPage(cur, out, func(last Token) []string { return []string{last.ID} })
 	return out, next, nil
 }

@@ -65,7 +65,17 @@ func (s *Server) AgentAddr() net.Addr { return s.agentAddr }
 
 // Run opens the store, serves the API and ops listeners, and returns nil when
 // ctx is cancelled and everything has shut down.
-func (s *Server) Run(ctx context.Context) error {
+func (s *Server) Run(ctx context.Context) (err error) {
+	// What is opened before serving is closed here if Run fails before
+	// the run group owns it (the servers close their listeners then).
+	var closers []func()
+	defer func() {
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+		}
+	}()
 	s.started = time.Now()
 	token, err := s.adminToken()
 	if err != nil {
@@ -113,11 +123,6 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 
 	var lns []net.Listener
-	closeAll := func() {
-		for _, l := range lns {
-			l.Close()
-		}
-	}
 	for _, l := range []struct {
 		key  string
 		addr string
@@ -126,9 +131,9 @@ func (s *Server) Run(ctx context.Context) error {
 		{"agent_api.listen", string(s.cfg.AgentAPI.Listen), &s.agentAddr}} {
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
-			closeAll()
 			return fmt.Errorf("%s %s: %w", l.key, l.addr, err)
 		}
+		closers = append(closers, func() { ln.Close() })
 		lns = append(lns, ln)
 		*l.dst = ln.Addr()
 	}
@@ -140,7 +145,6 @@ func (s *Server) Run(ctx context.Context) error {
 	objects := &catalog.ObjectStore{LocalRoot: s.cfg.LocalFiles.Root}
 	st3, err := storage.New(ctx, s.cfg.S3)
 	if err != nil {
-		closeAll()
 		return err
 	}
 	objects.S3 = st3.S3()
@@ -165,8 +169,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.LocalFiles.Root != "" {
 		blob, key, err := s.blobServer()
 		if err != nil {
-			closeAll()
-			return err
+				return err
 		}
 		base := s.cfg.LocalFiles.URL
 		if base == "" {
@@ -174,8 +177,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		fs, err := presign.NewFileSigner(presign.FileConfig{BaseURL: base, Key: key, MaxTTL: s.cfg.AgentAPI.URLTTL})
 		if err != nil {
-			closeAll()
-			return fmt.Errorf("local_files.url: %w", err)
+				return fmt.Errorf("local_files.url: %w", err)
 		}
 		files = fs
 		mux := http.NewServeMux()
@@ -194,7 +196,6 @@ func (s *Server) Run(ctx context.Context) error {
 		MaskingKey: maskKey, Logger: s.log.With("component", "agentrpc"), Registry: s.reg,
 	})
 	if err != nil {
-		closeAll()
 		return err
 	}
 	grpcServer := grpc.NewServer(agents.ServerOptions()...)

@@ -59,11 +59,8 @@ import (
 
 	"github.com/nscale/nscale/controlplane/catalog"
 	"github.com/nscale/nscale/controlplane/discovery"
-	"github.com/nscale/nscale/controlplane/policy"
 	"github.com/nscale/nscale/controlplane/schema"
-	"github.com/nscale/nscale/controlplane/statement"
 	"github.com/nscale/nscale/controlplane/store"
-	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/sqlsubset"
 	"github.com/nscale/nscale/internal/taskplan"
 )
@@ -199,319 +196,36 @@ type Options struct {
 // listing, page by page, so memory stays bounded for tables of 100,000+
 // files. header may be nil. The returned Plan has the totals and no
 // Tickets. An error from header or ticket stops planning and is returned.
+//
+// The phases are in stream.go: resolve (query, policy, table), project
+// (the columns), predicate (the user's WHERE), then, unless nothing can
+// match, the base task, and the file listing grouped into signed tasks.
 func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, header func(*Plan) error, ticket func([]byte) error) (*Plan, error) {
-	if user == "" {
-		return nil, apierr.New(apierr.Unauthenticated, "planning needs a user")
-	}
-	q, err := statement.ParseQuery(sql)
+	r, err := p.resolve(ctx, user, sql)
 	if err != nil {
 		return nil, err
 	}
-	where, part, err := takeSplit(q.Where)
-	if err != nil {
+	if err := r.project(); err != nil {
 		return nil, err
 	}
-	q.Where = where
-	db, name := q.Table.Database, q.Table.Table
-	tableName := db + "." + name
-	eff, err := p.cat.ReadPolicy(ctx, user, db, name)
-	if err != nil {
+	if err := r.predicate(); err != nil {
 		return nil, err
 	}
-	table, err := p.st.GetTable(ctx, db, name)
-	if err != nil {
-		return nil, err
-	}
-
-	visible := make(map[string]*policy.EffColumn, len(eff.Columns))
-	for i := range eff.Columns {
-		visible[eff.Columns[i].Name] = &eff.Columns[i]
-	}
-	unavailable := func(col string) error {
-		return apierr.New(apierr.PermissionDenied, "column %s is not available in %s", col, tableName)
-	}
-
-	// Projection: task columns are named by the stored column, the schema
-	// by the output name.
-	var taskCols, schema []taskplan.Column
-	add := func(c *policy.EffColumn, out string) {
-		tc := taskplan.Column{Name: c.Name, Type: c.Type.String(), Mask: c.Mask, CellFilter: sqlsubset.Tree{Expr: c.CellFilter}}
-		if out != c.Name {
-			tc.As = out
-		}
-		taskCols = append(taskCols, tc)
-		tc.Name, tc.As = out, ""
-		schema = append(schema, tc)
-	}
-	projected := map[string]bool{}
-	if q.Star {
-		for i := range eff.Columns {
-			add(&eff.Columns[i], eff.Columns[i].Name)
-			projected[eff.Columns[i].Name] = true
-		}
-	} else {
-		outNames := map[string]bool{}
-		selected := map[string]bool{}
-		for i, sc := range q.Columns {
-			if sc.Const != nil {
-				// SELECT 1: a column of the constant, nothing read for it.
-				out := sc.Name
-				if sc.Alias != "" {
-					out = sc.Alias
-				}
-				if outNames[out] {
-					return nil, apierr.New(apierr.InvalidArgument, "output column name %s appears twice", out)
-				}
-				outNames[out] = true
-				v := sc.Const.Int
-				tc := taskplan.Column{Name: fmt.Sprintf("_nscale_const_%d", i), As: out, Type: "int64", Const: &v}
-				taskCols = append(taskCols, tc)
-				schema = append(schema, taskplan.Column{Name: out, Type: "int64"})
-				continue
-			}
-			c, ok := visible[sc.Name]
-			if !ok {
-				return nil, unavailable(sc.Name)
-			}
-			full := strings.Join(append([]string{sc.Name}, sc.Path...), ".")
-			if selected[full] {
-				return nil, apierr.New(apierr.InvalidArgument, "column %s is selected twice; selecting a column more than once is not supported yet", full)
-			}
-			selected[full] = true
-			out := sc.Name
-			if len(sc.Path) > 0 {
-				out = sc.Path[len(sc.Path)-1]
-			}
-			if sc.Alias != "" {
-				out = sc.Alias
-			}
-			if outNames[out] {
-				return nil, apierr.New(apierr.InvalidArgument, "output column name %s appears twice", out)
-			}
-			outNames[out] = true
-			projected[sc.Name] = true
-			if len(sc.Path) == 0 {
-				add(c, out)
-				continue
-			}
-			// A struct field: the task reads the column (its cell filter
-			// and mask apply to the whole struct) and returns the field.
-			ft, err := taskplan.FieldType(c.Type, sc.Path)
-			if err != nil {
-				return nil, apierr.New(apierr.InvalidArgument, "%s: %v", full, err)
-			}
-			tc := taskplan.Column{Name: c.Name, Type: c.Type.String(), Mask: c.Mask, CellFilter: sqlsubset.Tree{Expr: c.CellFilter}, Field: sc.Path}
-			if out != c.Name {
-				tc.As = out
-			}
-			taskCols = append(taskCols, tc)
-			schema = append(schema, taskplan.Column{Name: out, Type: ft.String(), Mask: c.Mask})
-		}
-	}
-	if len(taskCols) == 0 {
-		return nil, apierr.New(apierr.PermissionDenied, "no column of %s is available to user %s", tableName, user)
-	}
-
-	// The user's WHERE: visible columns only, type-checked against their
-	// types, evaluated by the agent after the masks.
-	var pred sqlsubset.Expr
-	if q.Where != nil {
-		for _, col := range sqlsubset.Columns(q.Where) {
-			c, ok := visible[col]
-			if !ok {
-				return nil, unavailable(col)
-			}
-			if !projected[col] {
-				// Read for the predicate only, masked and cell-filtered
-				// like an output column: the WHERE sees what the user
-				// would see.
-				projected[col] = true
-				taskCols = append(taskCols, taskplan.Column{Name: c.Name, Type: c.Type.String(), Mask: c.Mask,
-					CellFilter: sqlsubset.Tree{Expr: c.CellFilter}, FilterOnly: true})
-			}
-		}
-		schemaOf := make(sqlsubset.Schema, len(eff.Columns))
-		for _, c := range eff.Columns {
-			schemaOf[c.Name] = c.Type
-		}
-		coerced, err := sqlsubset.Coerce(q.Where, schemaOf)
-		if err != nil {
-			return nil, err // InvalidArgument, naming the column or subexpression
-		}
-		pred = sqlsubset.Simplify(coerced)
-		if l, ok := pred.(*sqlsubset.Literal); ok && l.Type.ID == sqlsubset.Bool && l.Bool {
-			pred = nil
-		}
-	}
-
-	plan := &Plan{QueryID: newID(), Table: tableName, SQL: sql, Schema: schema, PolicyVersion: eff.PolicyVersion}
+	plan := &Plan{QueryID: newID(), Table: r.tableName, SQL: sql, Schema: r.schema, PolicyVersion: r.eff.PolicyVersion}
 	if header != nil {
 		if err := header(plan); err != nil {
 			return nil, err
 		}
 	}
-
 	// Constant FALSE/NULL filters and LIMIT 0 read nothing.
-	if opts.SchemaOnly || q.Limit != nil && *q.Limit == 0 || isFalse(eval(pred, nil)) || isFalse(eval(eff.Filter, nil)) {
+	if opts.SchemaOnly || r.q.Limit != nil && *r.q.Limit == 0 || isFalse(eval(r.pred, nil)) || isFalse(eval(r.eff.Filter, nil)) {
 		return plan, nil
 	}
-
-	// Pruning environments: the row filter sees every partition column's
-	// stored value; the user's predicate only unmasked, unfiltered, visible
-	// partition columns.
-	partCols := map[string]sqlsubset.Type{}
-	userPart := map[string]bool{}
-	for _, c := range table.PartitionColumns() {
-		t, err := sqlsubset.ParseType(c.Type)
-		if err != nil || !prunable(t) {
-			continue
-		}
-		partCols[c.Name] = t
-		if v, ok := visible[c.Name]; ok && v.Mask == nil && v.CellFilter == nil {
-			userPart[c.Name] = true
-		}
+	base, err := r.baseTask(plan.QueryID, p.now(), p.ttl)
+	if err != nil {
+		return nil, err
 	}
-	rowFilter := eff.Filter
-	if rowFilter != nil {
-		full := sqlsubset.Schema{}
-		for _, c := range table.Columns {
-			if t, err := sqlsubset.ParseType(c.Type); err == nil {
-				full[c.Name] = t
-			}
-		}
-		if coerced, err := sqlsubset.Coerce(rowFilter, full); err == nil {
-			rowFilter = coerced // for pruning only; the task gets eff.Filter as is
-		}
-	}
-
-	loc := table.Location
-	if !strings.HasSuffix(loc, "/") {
-		loc += "/"
-	}
-	now := p.now()
-	base := taskplan.Task{
-		QueryID:       plan.QueryID,
-		Principal:     user,
-		Table:         tableName,
-		Format:        table.Format,
-		FormatOptions: table.FormatOptions,
-		Location:      loc,
-		Columns:       taskCols,
-		RowFilter:     sqlsubset.Tree{Expr: eff.Filter},
-		Predicate:     sqlsubset.Tree{Expr: pred},
-		PolicyVersion: eff.PolicyVersion,
-		PolicyHash:    eff.RulesHash,
-		IssuedAt:      now,
-		ExpiresAt:     now.Add(p.ttl),
-	}
-	if q.Limit != nil {
-		base.Limit = *q.Limit
-	}
-	if table.Format == "csv" || table.Format == "json" {
-		// Text files carry no types, and a headerless CSV only positions:
-		// the agent reads the table's file columns, in order, from here.
-		opts, err := fileColumnsOption(table)
-		if err != nil {
-			return nil, err
-		}
-		base.FormatOptions = opts
-	}
-	var pcols []partitionColumn
-	for _, c := range table.PartitionColumns() {
-		if base.PartitionColumns == nil {
-			base.PartitionColumns = map[string]string{}
-		}
-		t, err := sqlsubset.ParseType(c.Type)
-		if err != nil {
-			return nil, apierr.Wrap(apierr.Internal, err, "partition column %s of %s", c.Name, tableName)
-		}
-		base.PartitionColumns[c.Name] = t.String()
-		pcols = append(pcols, partitionColumn{name: c.Name, typ: t})
-	}
-
-	var group []taskplan.Object
-	var groupBytes int64
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
-		}
-		t := base
-		t.ID = newID()
-		t.Objects = group
-		signed, err := p.signer.Sign(t)
-		if err != nil {
-			return apierr.Wrap(apierr.Internal, err, "signing a task of %s failed", tableName)
-		}
-		if p.sealer != nil {
-			if signed, err = p.sealer.Seal(signed); err != nil {
-				return apierr.Wrap(apierr.Internal, err, "sealing a task of %s failed", tableName)
-			}
-		}
-		plan.Tasks++
-		group, groupBytes = nil, 0
-		return ticket(signed)
-	}
-
-	page := store.Page{PageSize: store.MaxPageSize}
-	for {
-		files, next, err := p.cat.Files(ctx, db, name, page)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			plan.Files++
-			if !part.keeps(f.Path) {
-				continue // another part's file: neither read nor pruned
-			}
-			if prune(f, partCols, userPart, rowFilter, pred) {
-				plan.PrunedFiles++
-				continue
-			}
-			rel, err := relPath(f.Path, loc)
-			if err != nil {
-				return nil, apierr.New(apierr.Internal, "file %s of %s: %v", f.Path, tableName, err)
-			}
-			if q.Limit != nil {
-				// LIMIT n is one task: every task carries the limit, so
-				// two tasks could return 2n rows. The agent reads the
-				// objects in order and stops at n without opening the rest.
-				if len(group) >= maxLimitObjects {
-					plan.LimitTruncated = true
-					continue
-				}
-			} else if len(group) > 0 && (groupBytes+f.Size > p.target || len(group) >= maxObjectsPerTask) {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-			}
-			pv, err := partitionValues(f, pcols, tableName)
-			if err != nil {
-				return nil, err
-			}
-			obj := taskplan.Object{Path: rel, Size: f.Size, ETag: f.ETag, Partition: pv}
-			if q.Limit == nil && table.Format == "parquet" && f.Size > p.target && p.rowGroups != nil {
-				if parts := p.splitFile(ctx, loc, f, obj); len(parts) > 1 {
-					if err := flush(); err != nil {
-						return nil, err
-					}
-					for _, o := range parts {
-						group = []taskplan.Object{o}
-						if err := flush(); err != nil {
-							return nil, err
-						}
-					}
-					continue
-				}
-			}
-			group = append(group, obj)
-			groupBytes += f.Size
-		}
-		if next == "" {
-			break
-		}
-		page.PageToken = next
-	}
-	if err := flush(); err != nil {
+	if err := p.emit(ctx, r, base, plan, ticket); err != nil {
 		return nil, err
 	}
 	return plan, nil

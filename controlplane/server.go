@@ -169,7 +169,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if s.cfg.LocalFiles.Root != "" {
 		blob, key, err := s.blobServer()
 		if err != nil {
-				return err
+			return err
 		}
 		base := s.cfg.LocalFiles.URL
 		if base == "" {
@@ -177,7 +177,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		}
 		fs, err := presign.NewFileSigner(presign.FileConfig{BaseURL: base, Key: key, MaxTTL: s.cfg.AgentAPI.URLTTL})
 		if err != nil {
-				return fmt.Errorf("local_files.url: %w", err)
+			return fmt.Errorf("local_files.url: %w", err)
 		}
 		files = fs
 		mux := http.NewServeMux()

@@ -41,19 +41,19 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	}
 	// The user's quota first: a user at their quota must not take a
 	// global slot from someone else, even for a moment.
-	if !s.users.acquire(c.principal) {
+	if !s.users.Acquire(c.principal) {
 		s.m.streamsRefused.WithLabelValues("user_quota").Inc()
 		return nil, nil, errUserStreams(s.cfg.MaxStreamsPerUser)
 	}
 	select {
 	case s.streams <- struct{}{}:
 	default:
-		s.users.release(c.principal)
+		s.users.Release(c.principal)
 		s.m.streamsRefused.WithLabelValues("max_streams").Inc()
 		return nil, nil, errTooManyStreams
 	}
 	s.m.activeStreams.Inc()
-	release := func() { <-s.streams; s.users.release(c.principal); s.m.activeStreams.Dec() }
+	release := func() { <-s.streams; s.users.Release(c.principal); s.m.activeStreams.Dec() }
 	if err := s.cfg.Budget.admit(ctx, s.cfg.AdmitWait); err != nil {
 		release()
 		return nil, nil, err

@@ -24,6 +24,7 @@ import (
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/logging"
+	"github.com/nscale/nscale/internal/quota"
 	"github.com/nscale/nscale/internal/taskplan"
 	"github.com/nscale/nscale/internal/version"
 )
@@ -101,7 +102,7 @@ type Server struct {
 	m       *metrics
 	auth    *authCache
 	streams chan struct{} // a slot per concurrent DoGet of a task
-	users   *userStreams
+	users   *quota.PerKey // streams per principal
 	reports sync.WaitGroup
 	grpc    *grpc.Server
 }
@@ -162,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		m:       newMetrics(cfg.Registerer),
 		auth:    newAuthCache(cfg.AuthCacheTTL, cfg.AuthCacheSize, cfg.Now),
 		streams: make(chan struct{}, cfg.MaxStreams),
-		users:   newUserStreams(cfg.MaxStreamsPerUser),
+		users:   quota.NewPerKey(cfg.MaxStreamsPerUser),
 	}
 	// BaseServer allocates lazily without a lock when Alloc is nil.
 	s.Alloc = s.mem

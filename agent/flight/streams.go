@@ -57,35 +57,6 @@ func errStalled(after time.Duration) error {
 	return apierr.New(apierr.Unavailable, "stream cut: the client took no data for %s (flight.stall_timeout)", after)
 }
 
-// userStreams counts each principal's concurrent streams.
-type userStreams struct {
-	mu    sync.Mutex
-	limit int
-	n     map[string]int
-}
-
-func newUserStreams(limit int) *userStreams {
-	return &userStreams{limit: limit, n: make(map[string]int)}
-}
-
-func (u *userStreams) acquire(principal string) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.n[principal] >= u.limit {
-		return false
-	}
-	u.n[principal]++
-	return true
-}
-
-func (u *userStreams) release(principal string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.n[principal]--; u.n[principal] <= 0 {
-		delete(u.n, principal)
-	}
-}
-
 // sendWatch follows the batches a stream handed to the Flight writer. A
 // batch is pending from the moment it is queued until the writer releases
 // it after sending; a release is progress. When batches are pending and

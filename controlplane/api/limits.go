@@ -3,10 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/quota"
 )
 
 // Limits keep one caller from exhausting the API for the others. Every
@@ -67,12 +67,11 @@ func busy(reason, format string, args ...any) error {
 type gate struct {
 	limits Limits
 	all    chan struct{}
-	mu     sync.Mutex
-	per    map[string]int
+	per    *quota.PerKey
 }
 
 func newGate(l Limits) *gate {
-	return &gate{limits: l, all: make(chan struct{}, l.MaxConcurrent), per: make(map[string]int)}
+	return &gate{limits: l, all: make(chan struct{}, l.MaxConcurrent), per: quota.NewPerKey(l.MaxConcurrentPerPrincipal)}
 }
 
 // enter takes a global slot; leave gives it back.
@@ -89,19 +88,10 @@ func (g *gate) leave() { <-g.all }
 
 // enterPrincipal takes one of key's slots; the returned func gives it back.
 func (g *gate) enterPrincipal(key string) (func(), error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.per[key] >= g.limits.MaxConcurrentPerPrincipal {
+	if !g.per.Acquire(key) {
 		return nil, busy("per_principal", "too many concurrent requests for this principal (api.max_concurrent_requests_per_principal is %d); retry later", g.limits.MaxConcurrentPerPrincipal)
 	}
-	g.per[key]++
-	return func() {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if g.per[key]--; g.per[key] <= 0 {
-			delete(g.per, key)
-		}
-	}, nil
+	return func() { g.per.Release(key) }, nil
 }
 
 // bound gives r its body limit and deadline.

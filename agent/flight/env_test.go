@@ -25,10 +25,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/sqlsubset"
@@ -322,13 +320,4 @@ func readEndpoint(ctx context.Context, cl *flightsql.Client, tkt *flight.Ticket,
 		}
 	}
 	return rows, rdr.Err()
-}
-
-// wantStatus checks err's gRPC code and that its message contains msg.
-func wantStatus(t *testing.T, err error, code codes.Code, msg string) {
-	t.Helper()
-	s, ok := status.FromError(err)
-	if !ok || s.Code() != code || !strings.Contains(s.Message(), msg) {
-		t.Fatalf("err = %v; want %s containing %q", err, code, msg)
-	}
 }

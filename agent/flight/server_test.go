@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 	"github.com/nscale/nscale/internal/taskplan"
 )
 
@@ -120,9 +121,9 @@ func TestBasicAuthHandshake(t *testing.T) {
 	}
 
 	_, err := cl.Client.AuthenticateBasicToken(context.Background(), "bob", "alice-token")
-	wantStatus(t, err, codes.Unauthenticated, "does not match")
+	apierrtest.Status(t, "", err, codes.Unauthenticated, "does not match")
 	_, err = cl.Client.AuthenticateBasicToken(context.Background(), "alice", "wrong-token")
-	wantStatus(t, err, codes.Unauthenticated, "invalid or expired token")
+	apierrtest.Status(t, "", err, codes.Unauthenticated, "invalid or expired token")
 
 	// Basic auth is also accepted on a plain call (some drivers send it
 	// every time).
@@ -151,14 +152,14 @@ func TestCredentialRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := cl.Execute(tc.ctx, queryAll)
-			wantStatus(t, err, codes.Unauthenticated, tc.msg)
+			apierrtest.Status(t, "", err, codes.Unauthenticated, tc.msg)
 			_, err = cl.GetCatalogs(tc.ctx)
-			wantStatus(t, err, codes.Unauthenticated, "")
+			apierrtest.Status(t, "", err, codes.Unauthenticated, "")
 		})
 	}
 	// A DoGet is refused before the ticket is even looked at.
 	_, err := readEndpoint(context.Background(), cl, &flight.Ticket{Ticket: []byte("x")}, nil)
-	wantStatus(t, err, codes.Unauthenticated, "missing credential")
+	apierrtest.Status(t, "", err, codes.Unauthenticated, "missing credential")
 }
 
 // statementTicket wraps a raw signed ticket as a Flight SQL ticket.
@@ -282,7 +283,7 @@ func TestTicketChecks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readEndpoint(alice, cl, statementTicket(t, tc.ticket), nil)
-			wantStatus(t, err, tc.code, tc.msg)
+			apierrtest.Status(t, "", err, tc.code, tc.msg)
 		})
 	}
 	if n := e.cp.blobHits.Load(); n != 0 {
@@ -329,7 +330,7 @@ func TestRotatedKeyIsFetched(t *testing.T) {
 	// right away (rate limit).
 	forged := e.cp.seal(t, append([]byte("nst1.unknownkey."), e.cp.open(t, rawTicket(t, info.Endpoint[0]))[len("nst1.")+len(id)+1:]...))
 	_, err = readEndpoint(alice, cl, statementTicket(t, forged), nil)
-	wantStatus(t, err, codes.PermissionDenied, "ticket signature invalid")
+	apierrtest.Status(t, "", err, codes.PermissionDenied, "ticket signature invalid")
 	if got := e.cp.keyCalls.Load() - before; got != 1 {
 		t.Errorf("PublicKeys calls = %d after a forged key id; want no new refresh within the rate limit", got)
 	}
@@ -344,7 +345,7 @@ func TestNotReadyBeforeKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = readEndpoint(alice, cl, info.Endpoint[0].Ticket, nil)
-	wantStatus(t, err, codes.Unavailable, "not yet received")
+	apierrtest.Status(t, "", err, codes.Unavailable, "not yet received")
 }
 
 func TestPreparedStatement(t *testing.T) {
@@ -383,7 +384,7 @@ func TestPreparedStatement(t *testing.T) {
 
 	// The handle is worth nothing without a credential that may run it.
 	_, err = flightsql.NewPreparedStatement(cl, []byte(queryAll)).Execute(as(t, "mallory-token"))
-	wantStatus(t, err, codes.Unauthenticated, "")
+	apierrtest.Status(t, "", err, codes.Unauthenticated, "")
 
 	// Parameters are refused.
 	stmt2, err := cl.Prepare(alice, queryAll)
@@ -394,7 +395,7 @@ func TestPreparedStatement(t *testing.T) {
 	defer params.Release()
 	stmt2.SetParameters(params)
 	_, err = stmt2.Execute(alice)
-	wantStatus(t, err, codes.InvalidArgument, "parameters are not supported")
+	apierrtest.Status(t, "", err, codes.InvalidArgument, "parameters are not supported")
 
 	// Schema of a statement without a prepared handle.
 	sr, err := cl.GetExecuteSchema(alice, queryAll)
@@ -411,9 +412,9 @@ func TestUnsupportedCommands(t *testing.T) {
 	cl := e.client(t)
 	alice := as(t, "alice-token")
 	_, err := cl.ExecuteUpdate(alice, "DELETE FROM db.t")
-	wantStatus(t, err, codes.InvalidArgument, "read-only")
+	apierrtest.Status(t, "", err, codes.InvalidArgument, "read-only")
 	_, err = cl.BeginTransaction(alice)
-	wantStatus(t, err, codes.Unimplemented, "")
+	apierrtest.Status(t, "", err, codes.Unimplemented, "")
 }
 
 func TestZeroTaskPlan(t *testing.T) {
@@ -442,16 +443,16 @@ func TestControlPlaneErrorsRelayed(t *testing.T) {
 	const denied = "permission denied: no SELECT on db.secret for alice"
 	e.cp.setQuery("secret", query{err: status.Error(codes.PermissionDenied, denied)})
 	_, err := cl.Execute(alice, "secret")
-	wantStatus(t, err, codes.PermissionDenied, denied)
+	apierrtest.Status(t, "", err, codes.PermissionDenied, denied)
 	if s, _ := status.FromError(err); s.Message() != denied {
 		t.Errorf("message = %q, want the control plane's unchanged", s.Message())
 	}
 	_, err = cl.GetExecuteSchema(alice, "secret")
-	wantStatus(t, err, codes.PermissionDenied, denied)
+	apierrtest.Status(t, "", err, codes.PermissionDenied, denied)
 
 	e.cp.setQuery("internal", query{err: status.Error(codes.Internal, "pq: password authentication failed at 10.0.0.3")})
 	_, err = cl.Execute(alice, "internal")
-	wantStatus(t, err, codes.Internal, "internal error")
+	apierrtest.Status(t, "", err, codes.Internal, "internal error")
 	if strings.Contains(err.Error(), "10.0.0.3") {
 		t.Errorf("internal details leaked: %v", err)
 	}
@@ -459,7 +460,7 @@ func TestControlPlaneErrorsRelayed(t *testing.T) {
 	// A plan cut short must not look like a smaller result.
 	e.cp.setQuery("truncated", query{header: header, tasks: []taskplan.Task{tableTask(e.objs[0])}, noTotals: true})
 	_, err = cl.Execute(alice, "truncated")
-	wantStatus(t, err, codes.Unavailable, "without its totals")
+	apierrtest.Status(t, "", err, codes.Unavailable, "without its totals")
 
 	// An error mid-stream (URL signing refused) reaches the client with its
 	// code and message, and is reported.
@@ -471,7 +472,7 @@ func TestControlPlaneErrorsRelayed(t *testing.T) {
 	e.cp.signErr = status.Error(codes.PermissionDenied, "grant revoked since planning")
 	e.cp.mu.Unlock()
 	_, err = readEndpoint(alice, cl, info.Endpoint[0].Ticket, nil)
-	wantStatus(t, err, codes.PermissionDenied, "grant revoked since planning")
+	apierrtest.Status(t, "", err, codes.PermissionDenied, "grant revoked since planning")
 	if strings.Contains(err.Error(), "http") {
 		t.Errorf("error mentions a URL: %v", err)
 	}
@@ -515,7 +516,7 @@ func TestMaxStreams(t *testing.T) {
 		t.Fatal("first stream did not start reading")
 	}
 	_, err = readEndpoint(alice, cl, info.Endpoint[1].Ticket, nil)
-	wantStatus(t, err, codes.Unavailable, "too many concurrent streams")
+	apierrtest.Status(t, "", err, codes.Unavailable, "too many concurrent streams")
 	if got := testutil.ToFloat64(e.srv.m.activeStreams); got != 1 {
 		t.Errorf("active streams = %v, want 1", got)
 	}
@@ -788,13 +789,13 @@ func TestRotatedSealingKeyIsFetched(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = readEndpoint(alice, cl, oldInfo.Endpoint[0].Ticket, nil)
-	wantStatus(t, err, codes.PermissionDenied, "ticket invalid")
+	apierrtest.Status(t, "", err, codes.PermissionDenied, "ticket invalid")
 	if err := e.keys.fetchAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	signs := e.cp.signCalls.Load()
 	_, err = readEndpoint(alice, cl, oldInfo.Endpoint[0].Ticket, nil)
-	wantStatus(t, err, codes.PermissionDenied, "sealed ticket invalid")
+	apierrtest.Status(t, "", err, codes.PermissionDenied, "sealed ticket invalid")
 	if n := e.cp.signCalls.Load() - signs; n != 0 {
 		t.Errorf("the agent asked for %d URLs for a ticket of a retired key", n)
 	}

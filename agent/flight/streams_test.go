@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 	"github.com/nscale/nscale/internal/taskplan"
 )
 
@@ -95,7 +96,7 @@ func TestUserStreamQuota(t *testing.T) {
 	}
 	// Alice is at her quota although global slots are free.
 	_, err = readEndpoint(alice, cl, info.Endpoint[0].Ticket, nil)
-	wantStatus(t, err, codes.Unavailable, "too many concurrent streams for this user")
+	apierrtest.Status(t, "", err, codes.Unavailable, "too many concurrent streams for this user")
 	if got := testutil.ToFloat64(e.srv.m.streamsRefused.WithLabelValues("user_quota")); got != 1 {
 		t.Errorf("refused for the user quota = %v, want 1", got)
 	}
@@ -222,9 +223,9 @@ func TestStatementTooLong(t *testing.T) {
 	alice := as(t, "alice-token")
 	long := "SELECT id FROM db.t WHERE email = '" + strings.Repeat("x", agentapi.MaxStatementBytes) + "'"
 	_, err := cl.Execute(alice, long)
-	wantStatus(t, err, codes.InvalidArgument, fmt.Sprintf("the statement is %d bytes; at most %d are accepted", len(long), agentapi.MaxStatementBytes))
+	apierrtest.Status(t, "", err, codes.InvalidArgument, fmt.Sprintf("the statement is %d bytes; at most %d are accepted", len(long), agentapi.MaxStatementBytes))
 	_, err = cl.Prepare(alice, long)
-	wantStatus(t, err, codes.InvalidArgument, "at most 1048576 are accepted")
+	apierrtest.Status(t, "", err, codes.InvalidArgument, "at most 1048576 are accepted")
 	if got := testutil.ToFloat64(e.srv.m.plans.WithLabelValues("INVALID_ARGUMENT")); got != 2 {
 		t.Errorf("plans refused as INVALID_ARGUMENT = %v, want 2", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 // TestPlanAuditedWhateverTheText: a NUL byte in a comment or a text over
@@ -50,7 +51,7 @@ func TestPlanFailsWhenAuditFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, pages, totals, err := e.plan(t, e.carol, "SELECT id FROM sales.tx", 0)
-	wantCode(t, "plan with a failing audit", err, apierr.Unavailable, "cannot be audited")
+	apierrtest.Code(t, "plan with a failing audit", err, apierr.Unavailable, "cannot be audited")
 	if totals != nil {
 		t.Fatalf("the totals were sent (%d pages): an agent would serve an unaudited plan", len(pages))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 	"github.com/nscale/nscale/internal/sqlsubset"
 )
 
@@ -109,5 +110,5 @@ func TestUnsignableObjects(t *testing.T) {
 		t.Fatalf("plan: %v %v", pages, err)
 	}
 	_, err = e.client.SignURLs(agentCtx(), &agentapi.SignURLsRequest{Ticket: pages[0][0]})
-	wantCode(t, "unsignable object", err, apierr.FailedPrecondition, `odd\name.parquet`)
+	apierrtest.Code(t, "unsignable object", err, apierr.FailedPrecondition, `odd\name.parquet`)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 // TestSignURLsAfterPolicyChange: a ticket planned before a change of its
@@ -37,7 +38,7 @@ func TestSignURLsAfterPolicyChange(t *testing.T) {
 	if _, err := e.cat.Exec(ctx, adminP, "ALTER TABLE sales.tx ALTER COLUMN id SET MASK zero FOR USER carol", "req"); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "after a new mask", sign(tk), apierr.FailedPrecondition, "changed after the query was planned")
+	apierrtest.Code(t, "after a new mask", sign(tk), apierr.FailedPrecondition, "changed after the query was planned")
 	tk = ticket()
 	if err := sign(tk); err != nil {
 		t.Fatalf("a ticket planned under the new policy: %v", err)
@@ -45,5 +46,5 @@ func TestSignURLsAfterPolicyChange(t *testing.T) {
 	if _, err := e.cat.Exec(ctx, adminP, "REVOKE SELECT (id, email, dt) ON TABLE sales.tx FROM USER carol", "req"); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "after REVOKE", sign(tk), apierr.PermissionDenied, "may no longer read sales.tx")
+	apierrtest.Code(t, "after REVOKE", sign(tk), apierr.PermissionDenied, "may no longer read sales.tx")
 }

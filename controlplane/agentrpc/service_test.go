@@ -29,6 +29,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 	"github.com/nscale/nscale/internal/taskplan"
 	"github.com/nscale/nscale/presign"
 )
@@ -134,14 +135,6 @@ func agentCtx() context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+agentToken)
 }
 
-func wantCode(t *testing.T, what string, err error, code apierr.Code, msg string) {
-	t.Helper()
-	got := apierr.FromGRPC(err)
-	if !apierr.Is(got, code) || !strings.Contains(apierr.PublicMessage(got), msg) {
-		t.Fatalf("%s: err = %v (%s), want %s containing %q", what, err, apierr.CodeOf(got), code, msg)
-	}
-}
-
 // plan runs Plan and returns the header, the ticket pages and the totals.
 func (e *env) plan(t *testing.T, token, sql string, pageSize int32) (*agentapi.PlanHeader, [][][]byte, *agentapi.PlanTotals, error) {
 	t.Helper()
@@ -185,14 +178,14 @@ func TestAgentCredentialRequired(t *testing.T) {
 		"user token":       metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+e.carol),
 	} {
 		_, err := e.client.PublicKeys(ctx, &agentapi.PublicKeysRequest{})
-		wantCode(t, name, err, apierr.Unauthenticated, "agent credential")
+		apierrtest.Code(t, name, err, apierr.Unauthenticated, "agent credential")
 		_, err = e.client.MaskingKey(ctx, &agentapi.MaskingKeyRequest{})
-		wantCode(t, name+" (masking key)", err, apierr.Unauthenticated, "agent credential")
+		apierrtest.Code(t, name+" (masking key)", err, apierr.Unauthenticated, "agent credential")
 		stream, err := e.client.Plan(ctx, &agentapi.PlanRequest{UserToken: e.carol, Sql: "SELECT id FROM sales.tx"})
 		if err == nil {
 			_, err = stream.Recv()
 		}
-		wantCode(t, name+" (plan)", err, apierr.Unauthenticated, "agent credential")
+		apierrtest.Code(t, name+" (plan)", err, apierr.Unauthenticated, "agent credential")
 	}
 }
 
@@ -203,11 +196,11 @@ func TestAuthenticate(t *testing.T) {
 		t.Fatalf("Authenticate = %v, %v; want carol", r, err)
 	}
 	_, err = e.client.Authenticate(agentCtx(), &agentapi.AuthenticateRequest{UserToken: e.carol + "x"})
-	wantCode(t, "bad token", err, apierr.Unauthenticated, "invalid user credential")
+	apierrtest.Code(t, "bad token", err, apierr.Unauthenticated, "invalid user credential")
 	_, err = e.client.Authenticate(agentCtx(), &agentapi.AuthenticateRequest{})
-	wantCode(t, "no token", err, apierr.Unauthenticated, "missing user credential")
+	apierrtest.Code(t, "no token", err, apierr.Unauthenticated, "missing user credential")
 	_, err = e.client.Authenticate(agentCtx(), &agentapi.AuthenticateRequest{UserToken: e.admin})
-	wantCode(t, "bootstrap admin", err, apierr.PermissionDenied, "reads no data")
+	apierrtest.Code(t, "bootstrap admin", err, apierr.PermissionDenied, "reads no data")
 }
 
 func TestPlanStreamsPagesAndAudits(t *testing.T) {
@@ -245,9 +238,9 @@ func TestPlanStreamsPagesAndAudits(t *testing.T) {
 
 	// A refused plan is relayed with its code and audited.
 	_, _, _, err = e.plan(t, e.carol, "SELECT country FROM sales.tx", 0)
-	wantCode(t, "ungranted column", err, apierr.PermissionDenied, "column country is not available in sales.tx")
+	apierrtest.Code(t, "ungranted column", err, apierr.PermissionDenied, "column country is not available in sales.tx")
 	_, _, _, err = e.plan(t, e.carol, "SELECT FROM", 0)
-	wantCode(t, "bad SQL", err, apierr.InvalidArgument, "")
+	apierrtest.Code(t, "bad SQL", err, apierr.InvalidArgument, "")
 
 	events, _, err := e.cat.ListAudit(context.Background(), adminP, store.Page{PageSize: 100})
 	if err != nil {
@@ -322,19 +315,19 @@ func TestSignURLs(t *testing.T) {
 
 	// Only objects of the ticket.
 	_, err = e.client.SignURLs(agentCtx(), &agentapi.SignURLsRequest{Ticket: ticket, Paths: []string{"dt=2024-01-01/part-0.parquet"}})
-	wantCode(t, "object of another task", err, apierr.PermissionDenied, "not part of this task")
+	apierrtest.Code(t, "object of another task", err, apierr.PermissionDenied, "not part of this task")
 	_, err = e.client.SignURLs(agentCtx(), &agentapi.SignURLsRequest{Ticket: ticket, Paths: []string{"../../etc/passwd"}})
-	wantCode(t, "path escape", err, apierr.PermissionDenied, "not part of this task")
+	apierrtest.Code(t, "path escape", err, apierr.PermissionDenied, "not part of this task")
 	// A tampered ticket.
 	bad := append([]byte(nil), ticket...)
 	i := len(bad) - 5
 	bad[i] = map[bool]byte{true: 'A', false: 'B'}[bad[i] != 'A']
 	_, err = e.client.SignURLs(agentCtx(), &agentapi.SignURLsRequest{Ticket: bad})
-	wantCode(t, "tampered ticket", err, apierr.PermissionDenied, "ticket signature invalid")
+	apierrtest.Code(t, "tampered ticket", err, apierr.PermissionDenied, "ticket signature invalid")
 	// An expired ticket.
 	*e.now = time.Now().Add(time.Hour)
 	_, err = e.client.SignURLs(agentCtx(), &agentapi.SignURLsRequest{Ticket: ticket})
-	wantCode(t, "expired ticket", err, apierr.Unauthenticated, "ticket expired")
+	apierrtest.Code(t, "expired ticket", err, apierr.Unauthenticated, "ticket expired")
 }
 
 func TestReportTask(t *testing.T) {
@@ -355,11 +348,11 @@ func TestReportTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.client.ReportTask(agentCtx(), &agentapi.ReportTaskRequest{Ticket: ticket, Stats: &agentapi.TaskStats{RowsRead: -1}})
-	wantCode(t, "negative stats", err, apierr.InvalidArgument, "negative")
+	apierrtest.Code(t, "negative stats", err, apierr.InvalidArgument, "negative")
 	_, err = e.client.ReportTask(agentCtx(), &agentapi.ReportTaskRequest{Ticket: ticket, Stats: stats, ErrorCode: "NOPE"})
-	wantCode(t, "unknown code", err, apierr.InvalidArgument, "unknown error code")
+	apierrtest.Code(t, "unknown code", err, apierr.InvalidArgument, "unknown error code")
 	_, err = e.client.ReportTask(agentCtx(), &agentapi.ReportTaskRequest{Ticket: []byte("nst1.x.y.z"), Stats: stats})
-	wantCode(t, "forged ticket", err, apierr.InvalidArgument, "malformed ticket")
+	apierrtest.Code(t, "forged ticket", err, apierr.InvalidArgument, "malformed ticket")
 
 	events, _, err := e.cat.ListAudit(context.Background(), adminP, store.Page{PageSize: 100})
 	if err != nil {
@@ -410,5 +403,5 @@ func TestMaskingKeyAndCatalog(t *testing.T) {
 		t.Fatalf("carol's columns = %v (country is not granted)", names)
 	}
 	_, err = e.client.Catalog(agentCtx(), &agentapi.CatalogRequest{UserToken: "nope-nope-nope-nope"})
-	wantCode(t, "bad user token", err, apierr.Unauthenticated, "invalid user credential")
+	apierrtest.Code(t, "bad user token", err, apierr.Unauthenticated, "invalid user credential")
 }

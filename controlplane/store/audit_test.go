@@ -11,6 +11,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func TestAudit(t *testing.T) {
@@ -77,11 +78,11 @@ func TestAudit(t *testing.T) {
 			_, err := tx.AppendAudit(ctx, store.AuditEvent{Action: "x", Detail: json.RawMessage("{not json")})
 			return err
 		})
-		wantCode(t, err, apierr.InvalidArgument)
+		apierrtest.Code(t, "", err, apierr.InvalidArgument, "")
 		err = s.InTx(ctx, func(tx *store.Tx) error {
 			_, err := tx.AppendAudit(ctx, store.AuditEvent{})
 			return err
 		})
-		wantCode(t, err, apierr.InvalidArgument)
+		apierrtest.Code(t, "", err, apierr.InvalidArgument, "")
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func createDatabase(t *testing.T, s *store.Store, d store.Database) store.Database {
@@ -260,7 +261,7 @@ func TestDeleteDatabaseWithTables(t *testing.T) {
 			properties, comment, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			"t1", db.ID, "orders", "s3://lake/sales/orders/", "parquet", "{}", "{}", "", 1, 0, 0)
 		err := s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteDatabase(ctx, "sales", db.Version) })
-		wantCode(t, err, apierr.FailedPrecondition)
+		apierrtest.Code(t, "", err, apierr.FailedPrecondition, "")
 		if !strings.Contains(err.Error(), `database "sales" still has tables`) {
 			t.Fatalf("error %q", err)
 		}

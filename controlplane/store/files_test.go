@@ -13,6 +13,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func listAllFiles(t *testing.T, s *store.Store, ref store.TableRef, size int) []store.File {
@@ -142,7 +143,7 @@ func TestFiles(t *testing.T) {
 			}(), apierr.NotFound, `table "sales.nope" not found`},
 		}
 		for _, tc := range cases {
-			wantCodeMsg(t, tc.name, tc.err, tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, tc.err, tc.code, tc.msg)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 const (
@@ -125,7 +126,7 @@ func TestGrants(t *testing.T) {
 				_, err := tx.CreateGrant(ctx, tc.g)
 				return err
 			})
-			wantCodeMsg(t, tc.name, err, tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, err, tc.code, tc.msg)
 		}
 		// Another filter on the same table is another grant.
 		us := createGrant(t, s, store.Grant{Principal: alice, Privilege: store.Select, Securable: tableSec("sales", "orders"),
@@ -172,7 +173,7 @@ func TestGrants(t *testing.T) {
 
 		// DeleteGrant takes the row filter with it.
 		filters := count(t, cfg, "SELECT COUNT(*) FROM row_filters")
-		wantCodeMsg(t, "delete stale", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteGrant(ctx, filtered.ID, 2) }),
+		apierrtest.Code(t, "delete stale", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteGrant(ctx, filtered.ID, 2) }),
 			apierr.Conflict, "expected version 2, current version 1")
 		mustTx(t, s, func(tx *store.Tx) error { return tx.DeleteGrant(ctx, filtered.ID, filtered.Version) })
 		if n := count(t, cfg, "SELECT COUNT(*) FROM row_filters"); n != filters-1 {
@@ -181,8 +182,8 @@ func TestGrants(t *testing.T) {
 		if n := count(t, cfg, "SELECT COUNT(*) FROM row_filters WHERE id = ?", filtered.Filter.ID); n != 0 {
 			t.Fatal("the deleted grant's row filter is left")
 		}
-		wantCodeMsg(t, "get deleted", func() error { _, err := s.GetGrant(ctx, filtered.ID); return err }(), apierr.NotFound, "not found")
-		wantCodeMsg(t, "delete deleted", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteGrant(ctx, filtered.ID, 1) }),
+		apierrtest.Code(t, "get deleted", func() error { _, err := s.GetGrant(ctx, filtered.ID); return err }(), apierr.NotFound, "not found")
+		apierrtest.Code(t, "delete deleted", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteGrant(ctx, filtered.ID, 1) }),
 			apierr.NotFound, "not found")
 
 		// RevokeGrants matches the column list exactly.
@@ -196,7 +197,7 @@ func TestGrants(t *testing.T) {
 			return n, err
 		}
 		_, err := revoke(alice, tableSec("sales", "orders"), []string{"id"})
-		wantCodeMsg(t, "revoke a column subset", err, apierr.NotFound, `user "alice" has no grant on table "sales.orders" on exactly the columns (id) to revoke`)
+		apierrtest.Code(t, "revoke a column subset", err, apierr.NotFound, `user "alice" has no grant on table "sales.orders" on exactly the columns (id) to revoke`)
 		if n, err := revoke(alice, tableSec("sales", "orders"), []string{"region", "id"}); err != nil || n != 1 {
 			t.Fatalf("revoke columns: %d, %v", n, err)
 		}
@@ -204,12 +205,12 @@ func TestGrants(t *testing.T) {
 			t.Fatalf("revoke all columns: %d, %v", n, err)
 		}
 		_, err = revoke(alice, tableSec("sales", "orders"), nil)
-		wantCodeMsg(t, "revoke again", err, apierr.NotFound, "on every column to revoke")
+		apierrtest.Code(t, "revoke again", err, apierr.NotFound, "on every column to revoke")
 		if n, err := revoke(eng, store.Securable{Kind: store.SecurableCatalog}, nil); err != nil || n != 1 {
 			t.Fatalf("revoke catalog: %d, %v", n, err)
 		}
 		_, err = revoke(alice, tableSec("sales", "nope"), nil)
-		wantCodeMsg(t, "revoke on a missing table", err, apierr.NotFound, `table "sales.nope" not found`)
+		apierrtest.Code(t, "revoke on a missing table", err, apierr.NotFound, `table "sales.nope" not found`)
 		if got := ids(listGrants(t, s, store.GrantFilter{}, 0)); !reflect.DeepEqual(got, []string{database.ID, hr.ID}) {
 			t.Fatalf("left %v, want the database grant and the hr grant", got)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func setMask(t *testing.T, s *store.Store, m store.Mask) store.Mask {
@@ -120,7 +121,7 @@ func TestMasks(t *testing.T) {
 			}, apierr.NotFound, "no mask on sales.orders.email for everyone"},
 		}
 		for _, tc := range cases {
-			wantCodeMsg(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
 		}
 		if got, _, err := s.ListMasks(ctx, "sales", "orders", store.Page{}); err != nil || !reflect.DeepEqual(got, []store.Mask{amount}) {
 			t.Fatalf("after drops: %+v, %v", got, err)
@@ -180,7 +181,7 @@ func TestColumnTags(t *testing.T) {
 			}, apierr.NotFound, `table "sales.nope" not found`},
 		}
 		for _, tc := range cases {
-			wantCodeMsg(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
 		}
 		got, err := s.ColumnTags(ctx, "sales", "orders")
 		if want := map[string][]string{"email": {"pii", "pii.email"}, "amount": {"finance"}}; err != nil || !reflect.DeepEqual(got, want) {
@@ -250,7 +251,7 @@ func TestUnmasks(t *testing.T) {
 		}
 		for _, tc := range cases {
 			_, err := create(tc.u)
-			wantCodeMsg(t, tc.name, err, tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, err, tc.code, tc.msg)
 		}
 		list := func(f store.UnmaskFilter) []store.Unmask {
 			var out []store.Unmask
@@ -279,10 +280,10 @@ func TestUnmasks(t *testing.T) {
 				t.Fatalf("%s: listed %+v, want %+v", name, got, tc.want)
 			}
 		}
-		wantCodeMsg(t, "delete stale", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteUnmask(ctx, tag.ID, 3) }),
+		apierrtest.Code(t, "delete stale", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteUnmask(ctx, tag.ID, 3) }),
 			apierr.Conflict, "expected version 3, current version 1")
 		mustTx(t, s, func(tx *store.Tx) error { return tx.DeleteUnmask(ctx, tag.ID, 1) })
-		wantCodeMsg(t, "delete again", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteUnmask(ctx, tag.ID, 1) }),
+		apierrtest.Code(t, "delete again", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteUnmask(ctx, tag.ID, 1) }),
 			apierr.NotFound, "not found")
 		// The same grant may be made again once deleted.
 		if _, err := create(store.Unmask{Principal: alice, Tag: "pii.*"}); err != nil {
@@ -350,7 +351,7 @@ func TestPolicies(t *testing.T) {
 		}
 		for _, tc := range cases {
 			_, err := create(tc.p)
-			wantCodeMsg(t, tc.name, err, tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, err, tc.code, tc.msg)
 		}
 		var names []string
 		tok := ""
@@ -369,12 +370,12 @@ func TestPolicies(t *testing.T) {
 		if want := []string{"card-last4", "eu-only", "pii-mask"}; !reflect.DeepEqual(names, want) {
 			t.Fatalf("listed %v, want %v", names, want)
 		}
-		wantCodeMsg(t, "delete stale", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeletePolicy(ctx, "eu-only", 2) }),
+		apierrtest.Code(t, "delete stale", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeletePolicy(ctx, "eu-only", 2) }),
 			apierr.Conflict, `policy "eu-only" was changed by someone else: expected version 2, current version 1`)
 		mustTx(t, s, func(tx *store.Tx) error { return tx.DeletePolicy(ctx, "eu-only", made[2].Version) })
-		wantCodeMsg(t, "get deleted", func() error { _, err := s.GetPolicy(ctx, "eu-only"); return err }(),
+		apierrtest.Code(t, "get deleted", func() error { _, err := s.GetPolicy(ctx, "eu-only"); return err }(),
 			apierr.NotFound, `policy "eu-only" not found`)
-		wantCodeMsg(t, "delete missing", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeletePolicy(ctx, "eu-only", 1) }),
+		apierrtest.Code(t, "delete missing", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeletePolicy(ctx, "eu-only", 1) }),
 			apierr.NotFound, `policy "eu-only" not found`)
 	})
 }
@@ -387,7 +388,7 @@ func TestCatalogAdminRole(t *testing.T) {
 		if err != nil || admin.ID != store.CatalogAdminID || admin.Kind != store.Role || admin.Version != 1 || admin.CreatedAt.Unix() < 1e9 {
 			t.Fatalf("built-in role = %+v, %v", admin, err)
 		}
-		wantCodeMsg(t, "delete", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeletePrincipal(ctx, store.CatalogAdmin, admin.Version) }),
+		apierrtest.Code(t, "delete", s.InTx(ctx, func(tx *store.Tx) error { return tx.DeletePrincipal(ctx, store.CatalogAdmin, admin.Version) }),
 			apierr.FailedPrecondition, `role "catalog_admin" is built in and cannot be deleted`)
 		createPrincipals(t, s, ref(store.User, "root"), ref(store.User, "catalog_admin"))
 		mustTx(t, s, func(tx *store.Tx) error { return tx.AddMembership(ctx, ref(store.User, "root"), store.CatalogAdmin) })

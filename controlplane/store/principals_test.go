@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func ref(kind store.PrincipalKind, name string) store.PrincipalRef {
@@ -82,19 +82,9 @@ func TestPrincipals(t *testing.T) {
 		}
 		for _, tc := range cases {
 			err := s.InTx(ctx, tc.op)
-			wantCodeMsg(t, tc.name, err, tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, err, tc.code, tc.msg)
 		}
 	})
-}
-
-func wantCodeMsg(t *testing.T, name string, err error, code apierr.Code, msg string) {
-	t.Helper()
-	if got := apierr.CodeOf(err); got != code {
-		t.Fatalf("%s: got %v (code %q), want code %q", name, err, got, code)
-	}
-	if msg != "" && !strings.Contains(err.Error(), msg) {
-		t.Fatalf("%s: error %q does not say %q", name, err, msg)
-	}
 }
 
 func TestPrincipalPagination(t *testing.T) {
@@ -195,7 +185,7 @@ func TestMemberships(t *testing.T) {
 			{"remove missing", func(tx *store.Tx) error { return tx.RemoveMembership(ctx, bob, eng) }, apierr.NotFound, "is not a member"},
 		}
 		for _, tc := range cases {
-			wantCodeMsg(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
 		}
 
 		names := func(ps []store.Principal) []string {
@@ -261,7 +251,7 @@ func TestAttributes(t *testing.T) {
 			{"delete missing", func(tx *store.Tx) error { return tx.DeleteAttribute(ctx, alice, "cost_center") }, apierr.NotFound},
 		}
 		for _, tc := range cases {
-			wantCodeMsg(t, tc.name, s.InTx(ctx, tc.op), tc.code, "")
+			apierrtest.Code(t, tc.name, s.InTx(ctx, tc.op), tc.code, "")
 		}
 		got, err := s.Attributes(ctx, alice)
 		if want := map[string]string{"region": "us", "dept": "finance"}; err != nil || !reflect.DeepEqual(got, want) {

@@ -11,15 +11,8 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
-
-// wantCode fails the test unless err carries code.
-func wantCode(t *testing.T, err error, code apierr.Code) {
-	t.Helper()
-	if got := apierr.CodeOf(err); got != code {
-		t.Fatalf("got error %v (code %q), want code %q", err, got, code)
-	}
-}
 
 func TestMigrateFromEmptyIsIdempotent(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, d store.Dialect) {
@@ -70,7 +63,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 				_ = s.Close()
 				t.Fatalf("read-only=%v: Open succeeded on schema version %d", readOnly, newer)
 			}
-			wantCode(t, err, apierr.FailedPrecondition)
+			apierrtest.Code(t, "", err, apierr.FailedPrecondition, "")
 			want := fmt.Sprintf("database schema version %d is newer than this nscale-controlplane supports (%d)", newer, store.LatestSchemaVersion)
 			if !strings.Contains(err.Error(), want) {
 				t.Fatalf("read-only=%v: error %q does not say %q", readOnly, err, want)
@@ -145,7 +138,7 @@ func TestReadOnlyStore(t *testing.T) {
 				_ = s.Close()
 				t.Fatal("read-only Open of an unmigrated database succeeded")
 			}
-			wantCode(t, err, apierr.FailedPrecondition)
+			apierrtest.Code(t, "", err, apierr.FailedPrecondition, "")
 			if want := fmt.Sprintf("version 0 is older than this nscale-controlplane expects (%d)", store.LatestSchemaVersion); !strings.Contains(err.Error(), want) {
 				t.Fatalf("error %q does not say %q", err, want)
 			}
@@ -174,7 +167,7 @@ func TestReadOnlyStore(t *testing.T) {
 				_, err := tx.CreateDatabase(ctx, store.Database{Name: "other"})
 				return err
 			})
-			wantCode(t, err, apierr.FailedPrecondition)
+			apierrtest.Code(t, "", err, apierr.FailedPrecondition, "")
 			if !strings.Contains(err.Error(), "store is read-only") || called {
 				t.Fatalf("error %q (fn called: %v), want \"store is read-only\" without calling fn", err, called)
 			}
@@ -204,7 +197,7 @@ func TestInvalidConfig(t *testing.T) {
 				_ = s.Close()
 				t.Fatal("Open succeeded")
 			}
-			wantCode(t, err, apierr.InvalidArgument)
+			apierrtest.Code(t, "", err, apierr.InvalidArgument, "")
 			if strings.Contains(err.Error(), "S3cr3tPassw0rd") || strings.Contains(err.Error(), ":pw@") {
 				t.Fatalf("error %q shows the password", err)
 			}

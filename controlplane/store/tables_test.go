@@ -11,6 +11,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func TestTableCRUD(t *testing.T) {
@@ -170,7 +171,7 @@ func TestTableCRUD(t *testing.T) {
 			}, "", ""},
 		}
 		for _, tc := range cases {
-			wantCodeMsg(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, s.InTx(ctx, tc.op), tc.code, tc.msg)
 		}
 		if tbl, err := s.GetTable(ctx, "sales", "orders"); err != nil || tbl.Version != 1 || tbl.ID == created.ID || len(tbl.Columns) != 6 {
 			t.Fatalf("recreated table = %+v, %v", tbl, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 func hashOf(secret string) string {
@@ -82,7 +83,7 @@ func TestTokens(t *testing.T) {
 		}
 		for _, tc := range cases {
 			err := s.InTx(ctx, tc.op)
-			wantCodeMsg(t, tc.name, err, tc.code, tc.msg)
+			apierrtest.Code(t, tc.name, err, tc.code, tc.msg)
 			if strings.Contains(err.Error(), secretHash) {
 				t.Fatalf("%s: error %q shows the hash", tc.name, err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/apierr/apierrtest"
 )
 
 const secret = "S3cr3t-Passw0rd"
@@ -75,7 +76,7 @@ func TestUnreachableDatabase(t *testing.T) {
 				_ = s.Close()
 				t.Fatal("Open succeeded")
 			}
-			wantCode(t, err, apierr.Unavailable)
+			apierrtest.Code(t, "", err, apierr.Unavailable, "")
 			msg := err.Error()
 			if strings.Contains(msg, secret) {
 				t.Fatalf("error shows the password: %q", msg)
@@ -115,7 +116,7 @@ func TestUnusableSQLiteFile(t *testing.T) {
 				_ = s.Close()
 				t.Fatal("Open succeeded")
 			}
-			wantCode(t, err, apierr.Unavailable)
+			apierrtest.Code(t, "", err, apierr.Unavailable, "")
 			if !strings.Contains(err.Error(), "sqlite") || !strings.Contains(err.Error(), filepath.Base(tc.cfg.DSN)) {
 				t.Fatalf("error %q does not name sqlite and the file", err)
 			}

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+
+	"github.com/nscale/nscale/internal/parquettest"
 )
 
 // manyRowGroups is a Parquet file of n row groups of rows rows each
@@ -32,13 +34,8 @@ func manyRowGroups(t *testing.T, n, rows int) []byte {
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "pad", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(rows)),
-		parquet.WithDictionaryDefault(false)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
 	pad := strings.Repeat("p", 40)
+	var groups []arrow.RecordBatch
 	for g := 0; g < n; g++ {
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		for i := 0; i < rows; i++ {
@@ -46,17 +43,12 @@ func manyRowGroups(t *testing.T, n, rows int) []byte {
 			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("%s%08d", pad, g*rows+i))
 		}
 		rec := b.NewRecordBatch()
-		if err := w.WriteBuffered(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
+		defer rec.Release()
+		groups = append(groups, rec)
 		b.Release()
-		w.NewBufferedRowGroup()
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(int64(rows)),
+		parquet.WithDictionaryDefault(false)), pqarrow.DefaultWriterProps(), groups...)
 }
 
 // The agent reads S3 with no cloud credential: its environment is bare and

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/nscale/nscale/internal/parquettest"
 	"github.com/nscale/nscale/internal/s3test"
 )
 
@@ -40,18 +40,7 @@ func parquetFile(t *testing.T, rows int) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, nil, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, nil, pqarrow.DefaultWriterProps(), rec)
 }
 
 // The "done when": with nscalectl only, a newcomer creates a database

@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -17,7 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/nscale/nscale/internal/parquettest"
 )
 
 // The end-to-end table e2e.people: every kind of value the corpus covers
@@ -138,26 +138,15 @@ func writePeople(t *testing.T, root string) map[string][]byte {
 			}
 			rec := b.NewRecordBatch()
 			b.Release()
-			var buf bytes.Buffer
-			props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(16))
-			w, err := pqarrow.NewFileWriter(peopleSchema, &buf, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Write(rec); err != nil {
-				t.Fatal(err)
-			}
-			if err := w.Close(); err != nil {
-				t.Fatal(err)
-			}
+			data := parquettest.File(t, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy), parquet.WithMaxRowGroupLength(16)), rec)
 			rec.Release()
 			rel := fmt.Sprintf("dt=%s/part-%d.parquet", dt, part)
-			files[rel] = buf.Bytes()
+			files[rel] = data
 			p := filepath.Join(root, filepath.FromSlash(rel))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

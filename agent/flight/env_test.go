@@ -1,7 +1,6 @@
 package flight
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -29,6 +28,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/parquettest"
 	"github.com/nscale/nscale/internal/sqlsubset"
 	"github.com/nscale/nscale/internal/taskplan"
 )
@@ -81,19 +81,7 @@ func parquetFile(t *testing.T, rows []row) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(parquet.WithAllocator(mem)),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, parquet.NewWriterProperties(parquet.WithAllocator(mem)), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)), rec)
 }
 
 // tableTask is the policy-enforcing task over objs.

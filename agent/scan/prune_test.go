@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/nscale/nscale/internal/parquettest"
 	"github.com/nscale/nscale/internal/sqlsubset"
 	"github.com/nscale/nscale/internal/taskplan"
 )
@@ -26,11 +27,7 @@ func fourGroups(t *testing.T) []byte {
 		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "n", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 	}, nil)
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(parquet.WithStats(true)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
+	var groups []arrow.RecordBatch
 	for g := 0; g < 4; g++ {
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		for i := 0; i < 100; i++ {
@@ -44,17 +41,11 @@ func fourGroups(t *testing.T) []byte {
 			}
 		}
 		rec := b.NewRecordBatch()
-		if err := w.WriteBuffered(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
+		defer rec.Release()
+		groups = append(groups, rec)
 		b.Release()
-		w.NewBufferedRowGroup()
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, parquet.NewWriterProperties(parquet.WithStats(true)), pqarrow.DefaultWriterProps(), groups...)
 }
 
 func TestPruneRowGroups(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/nscale/nscale/agent/enforce"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/mask"
+	"github.com/nscale/nscale/internal/parquettest"
 	"github.com/nscale/nscale/internal/sqlsubset"
 	"github.com/nscale/nscale/internal/taskplan"
 )
@@ -61,20 +62,7 @@ func writeParquet(t *testing.T) []byte {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(testSchema, &buf,
-		parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(4), parquet.WithAllocator(mem)),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(4), parquet.WithAllocator(mem)), pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem)), rec)
 }
 
 // scanAll scans data and returns the batches' schemas' names and each row

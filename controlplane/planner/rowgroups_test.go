@@ -1,7 +1,6 @@
 package planner_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
+	"github.com/nscale/nscale/internal/parquettest"
 	"github.com/nscale/nscale/internal/taskplan"
 )
 
@@ -29,33 +29,22 @@ import (
 func TestLargeParquetFileSplitsByRowGroups(t *testing.T) {
 	root := t.TempDir()
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
-	var buf bytes.Buffer
-	w, err := pqarrow.NewFileWriter(schema, &buf, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
+	var groups []arrow.RecordBatch
 	for g := 0; g < 6; g++ {
-		if g > 0 {
-			w.NewBufferedRowGroup()
-		}
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		for i := 0; i < 1000; i++ {
 			b.Field(0).(*array.Int64Builder).Append(int64(g*1000 + i))
 		}
 		rec := b.NewRecordBatch()
-		if err := w.WriteBuffered(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
+		defer rec.Release()
+		groups = append(groups, rec)
 		b.Release()
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	data := parquettest.FileWith(t, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)), pqarrow.DefaultWriterProps(), groups...)
 	if err := os.MkdirAll(filepath.Join(root, "big"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "big", "part-0.parquet"), buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(root, "big", "part-0.parquet"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	st := storetest.Open(t, store.SQLite)
@@ -91,7 +80,7 @@ func TestLargeParquetFileSplitsByRowGroups(t *testing.T) {
 		}
 		return out
 	}
-	size := int64(buf.Len())
+	size := int64(len(data))
 	if got := plan(size/3, objects, "SELECT id FROM d.big"); len(got) < 2 || !covers(got, 6) {
 		t.Fatalf("target %d of a %d-byte file: row groups per task %v, want several tasks covering 0..5 once", size/3, size, got)
 	}

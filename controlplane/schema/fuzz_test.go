@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/parquettest"
 )
 
 // smallParquet writes rows (Arrow JSON) of schema as a small Parquet file.
@@ -28,23 +29,12 @@ func smallParquet(t testing.TB, sc *arrow.Schema, rows string, store bool) []byt
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	var buf bytes.Buffer
 	opts := []pqarrow.WriterOption{pqarrow.WithAllocator(mem)}
 	if store {
 		opts = append(opts, pqarrow.WithStoreSchema())
 	}
-	w, err := pqarrow.NewFileWriter(sc, &buf, parquet.NewWriterProperties(parquet.WithAllocator(mem), parquet.WithMaxRowGroupLength(2)),
-		pqarrow.NewArrowWriterProperties(opts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, parquet.NewWriterProperties(parquet.WithAllocator(mem), parquet.WithMaxRowGroupLength(2)),
+		pqarrow.NewArrowWriterProperties(opts...), rec)
 }
 
 // fuzzSeeds are small valid Parquet files.

@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/parquettest"
 )
 
 // allTypes is a schema with every type the shared vocabulary has.
@@ -91,7 +92,6 @@ func writeParquet(t testing.TB, rows, rowGroup int, storeSchema bool, extra ...p
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	var buf bytes.Buffer
 	props := parquet.NewWriterProperties(append([]parquet.WriterProperty{
 		parquet.WithAllocator(mem), parquet.WithStats(true), parquet.WithMaxRowGroupLength(int64(rowGroup)),
 	}, extra...)...)
@@ -99,17 +99,7 @@ func writeParquet(t testing.TB, rows, rowGroup int, storeSchema bool, extra ...p
 	if storeSchema {
 		aopts = append(aopts, pqarrow.WithStoreSchema())
 	}
-	w, err := pqarrow.NewFileWriter(allTypes, &buf, props, pqarrow.NewArrowWriterProperties(aopts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return parquettest.FileWith(t, props, pqarrow.NewArrowWriterProperties(aopts...), rec)
 }
 
 func columnStrings(cols []Column) []string {

@@ -20,60 +20,17 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/agentapi/agentapitest"
 	"github.com/nscale/nscale/internal/configfile"
 )
 
-// keysCP answers the calls an agent makes at start, and only to the agent
-// token it expects.
-type keysCP struct {
-	agentapi.UnimplementedAgentServer
-	token string
-}
-
-func (k *keysCP) check(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) != 1 || v[0] != "Bearer "+k.token {
-		return status.Error(codes.Unauthenticated, "bad agent credential")
-	}
-	return nil
-}
-
-func (k *keysCP) PublicKeys(ctx context.Context, _ *agentapi.PublicKeysRequest) (*agentapi.PublicKeysResponse, error) {
-	if err := k.check(ctx); err != nil {
-		return nil, err
-	}
-	return &agentapi.PublicKeysResponse{Keys: []*agentapi.PublicKey{{KeyId: "k1", Ed25519: make([]byte, 32)}}}, nil
-}
-
-func (k *keysCP) SealingKeys(ctx context.Context, _ *agentapi.SealingKeysRequest) (*agentapi.SealingKeysResponse, error) {
-	if err := k.check(ctx); err != nil {
-		return nil, err
-	}
-	return &agentapi.SealingKeysResponse{Keys: [][]byte{make([]byte, 32)}}, nil
-}
-
-func (k *keysCP) MaskingKey(ctx context.Context, _ *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {
-	if err := k.check(ctx); err != nil {
-		return nil, err
-	}
-	return &agentapi.MaskingKeyResponse{Key: make([]byte, 32)}, nil
-}
-
+// startKeysCP serves the calls an agent makes at start, and only to the
+// agent token it expects.
 func startKeysCP(t *testing.T, token string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	agentapi.RegisterAgentServer(gs, &keysCP{token: token})
-	go func() { _ = gs.Serve(ln) }()
-	t.Cleanup(gs.Stop)
-	return ln.Addr().String()
+	return agentapitest.Serve(t, agentapitest.NewKeys(t, token))
 }
 
 func readyz(t *testing.T, addr net.Addr) (int, map[string]string) {

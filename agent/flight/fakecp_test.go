@@ -2,10 +2,7 @@ package flight
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,11 +15,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/agentapi/agentapitest"
 	"github.com/nscale/nscale/internal/taskplan"
 )
 
@@ -47,10 +44,8 @@ type query struct {
 }
 
 type fakeCP struct {
-	agentapi.UnimplementedAgentServer
-	t      *testing.T
-	signer *taskplan.Signer
-	sealer *taskplan.Sealer
+	*agentapitest.Keys
+	t *testing.T
 
 	mu      sync.Mutex
 	queries map[string]query
@@ -59,8 +54,8 @@ type fakeCP struct {
 	plans   []*agentapi.PlanRequest
 	reports chan *agentapi.ReportTaskRequest
 
-	authCalls, keyCalls, signCalls atomic.Int64
-	blobHits                       atomic.Int64
+	authCalls, signCalls atomic.Int64
+	blobHits             atomic.Int64
 
 	blobURL string
 	dir     string
@@ -72,23 +67,7 @@ type fakeCP struct {
 
 func newFakeCP(t *testing.T) *fakeCP {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := taskplan.NewSigner(taskplan.KeyIDFor(pub), priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealKey := make([]byte, taskplan.SealKeySize)
-	if _, err := rand.Read(sealKey); err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := taskplan.NewSealer(sealKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fakeCP{t: t, signer: signer, sealer: sealer, queries: map[string]query{}, catalog: map[string]*agentapi.CatalogResponse{},
+	f := &fakeCP{Keys: agentapitest.NewKeys(t, agentToken), t: t, queries: map[string]query{}, catalog: map[string]*agentapi.CatalogResponse{},
 		reports: make(chan *agentapi.ReportTaskRequest, 100), dir: t.TempDir(),
 		block: map[string]chan struct{}{}, entered: make(chan string, 10)}
 	blobs := httptest.NewServer(http.HandlerFunc(f.serveBlob))
@@ -139,15 +118,6 @@ func (f *fakeCP) setQuery(sql string, q query) {
 	f.queries[sql] = q
 }
 
-// checkAgent enforces the agent's own bearer credential.
-func checkAgent(ctx context.Context) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("authorization"); len(v) != 1 || v[0] != "Bearer "+agentToken {
-		return status.Error(codes.Unauthenticated, "agent credential required")
-	}
-	return nil
-}
-
 func principalOf(token string) (string, error) {
 	p, ok := users[token]
 	if !ok {
@@ -157,7 +127,7 @@ func principalOf(token string) (string, error) {
 }
 
 func (f *fakeCP) Authenticate(ctx context.Context, req *agentapi.AuthenticateRequest) (*agentapi.AuthenticateResponse, error) {
-	if err := checkAgent(ctx); err != nil {
+	if err := f.CheckAgent(ctx); err != nil {
 		return nil, err
 	}
 	f.authCalls.Add(1)
@@ -169,7 +139,7 @@ func (f *fakeCP) Authenticate(ctx context.Context, req *agentapi.AuthenticateReq
 }
 
 func (f *fakeCP) Plan(req *agentapi.PlanRequest, stream grpc.ServerStreamingServer[agentapi.PlanPage]) error {
-	if err := checkAgent(stream.Context()); err != nil {
+	if err := f.CheckAgent(stream.Context()); err != nil {
 		return err
 	}
 	principal, err := principalOf(req.GetUserToken())
@@ -205,9 +175,9 @@ func (f *fakeCP) Plan(req *agentapi.PlanRequest, stream grpc.ServerStreamingServ
 		task.QueryID = "q1"
 		task.Principal = principal
 		task.IssuedAt, task.ExpiresAt = issued, expires
-		tkt, err := f.signer.Sign(task)
+		tkt, err := f.Signer.Sign(task)
 		if err == nil {
-			tkt, err = f.sealer.Seal(tkt)
+			tkt, err = f.Sealer.Seal(tkt)
 		}
 		if err != nil {
 			f.t.Errorf("sign: %v", err)
@@ -230,11 +200,11 @@ func (f *fakeCP) Plan(req *agentapi.PlanRequest, stream grpc.ServerStreamingServ
 // verify checks a ticket the way the real control plane does before it
 // signs URLs: signed by it, unexpired, for one of its users.
 func (f *fakeCP) verify(sealed []byte) (taskplan.Task, error) {
-	ticket, err := f.sealer.Open(sealed)
+	ticket, err := f.Sealer.Open(sealed)
 	if err != nil {
 		return taskplan.Task{}, err
 	}
-	v, err := taskplan.NewVerifier(f.signer.PublicKeys(), time.Minute)
+	v, err := taskplan.NewVerifier(f.Signer.PublicKeys(), time.Minute)
 	if err != nil {
 		return taskplan.Task{}, err
 	}
@@ -247,7 +217,7 @@ func (f *fakeCP) verify(sealed []byte) (taskplan.Task, error) {
 }
 
 func (f *fakeCP) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (*agentapi.SignURLsResponse, error) {
-	if err := checkAgent(ctx); err != nil {
+	if err := f.CheckAgent(ctx); err != nil {
 		return nil, err
 	}
 	f.signCalls.Add(1)
@@ -280,41 +250,15 @@ func (f *fakeCP) SignURLs(ctx context.Context, req *agentapi.SignURLsRequest) (*
 }
 
 func (f *fakeCP) ReportTask(ctx context.Context, req *agentapi.ReportTaskRequest) (*agentapi.ReportTaskResponse, error) {
-	if err := checkAgent(ctx); err != nil {
+	if err := f.CheckAgent(ctx); err != nil {
 		return nil, err
 	}
 	f.reports <- req
 	return &agentapi.ReportTaskResponse{}, nil
 }
 
-func (f *fakeCP) PublicKeys(ctx context.Context, _ *agentapi.PublicKeysRequest) (*agentapi.PublicKeysResponse, error) {
-	if err := checkAgent(ctx); err != nil {
-		return nil, err
-	}
-	f.keyCalls.Add(1)
-	resp := &agentapi.PublicKeysResponse{}
-	for id, k := range f.signer.PublicKeys() {
-		resp.Keys = append(resp.Keys, &agentapi.PublicKey{KeyId: id, Ed25519: k})
-	}
-	return resp, nil
-}
-
-func (f *fakeCP) SealingKeys(ctx context.Context, _ *agentapi.SealingKeysRequest) (*agentapi.SealingKeysResponse, error) {
-	if err := checkAgent(ctx); err != nil {
-		return nil, err
-	}
-	return &agentapi.SealingKeysResponse{Keys: f.sealer.Keys()}, nil
-}
-
-func (f *fakeCP) MaskingKey(ctx context.Context, _ *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {
-	if err := checkAgent(ctx); err != nil {
-		return nil, err
-	}
-	return &agentapi.MaskingKeyResponse{Key: []byte(strings.Repeat("m", 32))}, nil
-}
-
 func (f *fakeCP) Catalog(ctx context.Context, req *agentapi.CatalogRequest) (*agentapi.CatalogResponse, error) {
-	if err := checkAgent(ctx); err != nil {
+	if err := f.CheckAgent(ctx); err != nil {
 		return nil, err
 	}
 	p, err := principalOf(req.GetUserToken())
@@ -330,15 +274,4 @@ func (f *fakeCP) Catalog(ctx context.Context, req *agentapi.CatalogRequest) (*ag
 }
 
 // serve starts the fake on a real loopback listener.
-func (f *fakeCP) serve(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gs := grpc.NewServer()
-	agentapi.RegisterAgentServer(gs, f)
-	go func() { _ = gs.Serve(ln) }()
-	t.Cleanup(gs.Stop)
-	return ln.Addr().String()
-}
+func (f *fakeCP) serve(t *testing.T) string { return agentapitest.Serve(t, f) }

@@ -189,7 +189,7 @@ func rawTicket(t *testing.T, ep *flight.FlightEndpoint) []byte {
 // seal protects.
 func (f *fakeCP) open(t *testing.T, sealed []byte) []byte {
 	t.Helper()
-	raw, err := f.sealer.Open(sealed)
+	raw, err := f.Sealer.Open(sealed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func (f *fakeCP) open(t *testing.T, sealed []byte) []byte {
 // seal seals raw as the fake control plane does.
 func (f *fakeCP) seal(t *testing.T, raw []byte) []byte {
 	t.Helper()
-	sealed, err := f.sealer.Seal(raw)
+	sealed, err := f.Sealer.Seal(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,17 +302,17 @@ func TestRotatedKeyIsFetched(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	cl := e.client(t)
 	alice := as(t, "alice-token")
-	before := e.cp.keyCalls.Load()
+	before := e.cp.KeyCalls.Load()
 
 	// The control plane rotates to a key the agent has not seen.
 	id, priv, err := taskplan.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.cp.signer.AddKey(id, priv); err != nil {
+	if err := e.cp.Signer.AddKey(id, priv); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.cp.signer.SetCurrent(id); err != nil {
+	if err := e.cp.Signer.SetCurrent(id); err != nil {
 		t.Fatal(err)
 	}
 	info, err := cl.Execute(alice, queryAll)
@@ -322,7 +322,7 @@ func TestRotatedKeyIsFetched(t *testing.T) {
 	if got := readAll(t, alice, cl, info, wantSchema); !reflect.DeepEqual(got, wantRows) {
 		t.Errorf("rows with a rotated key = %q", got)
 	}
-	if got := e.cp.keyCalls.Load() - before; got != 1 {
+	if got := e.cp.KeyCalls.Load() - before; got != 1 {
 		t.Errorf("PublicKeys calls = %d, want exactly one refresh", got)
 	}
 
@@ -331,7 +331,7 @@ func TestRotatedKeyIsFetched(t *testing.T) {
 	forged := e.cp.seal(t, append([]byte("nst1.unknownkey."), e.cp.open(t, rawTicket(t, info.Endpoint[0]))[len("nst1.")+len(id)+1:]...))
 	_, err = readEndpoint(alice, cl, statementTicket(t, forged), nil)
 	apierrtest.Status(t, "", err, codes.PermissionDenied, "ticket signature invalid")
-	if got := e.cp.keyCalls.Load() - before; got != 1 {
+	if got := e.cp.KeyCalls.Load() - before; got != 1 {
 		t.Errorf("PublicKeys calls = %d after a forged key id; want no new refresh within the rate limit", got)
 	}
 }
@@ -766,9 +766,9 @@ func TestRotatedSealingKeyIsFetched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := e.cp.sealer.Keys()[0]
+	old := e.cp.Sealer.Keys()[0]
 	fresh := []byte(strings.Repeat("n", taskplan.SealKeySize))
-	if err := e.cp.sealer.SetKeys([][]byte{fresh, old}); err != nil {
+	if err := e.cp.Sealer.SetKeys([][]byte{fresh, old}); err != nil {
 		t.Fatal(err)
 	}
 	info, err := cl.Execute(alice, queryAll)
@@ -785,7 +785,7 @@ func TestRotatedSealingKeyIsFetched(t *testing.T) {
 	// The old key retires: the control plane refuses its tickets at once
 	// (it opens every ticket an agent sends back), and the agent itself
 	// once it refetches.
-	if err := e.cp.sealer.SetKeys([][]byte{fresh}); err != nil {
+	if err := e.cp.Sealer.SetKeys([][]byte{fresh}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = readEndpoint(alice, cl, oldInfo.Endpoint[0].Ticket, nil)

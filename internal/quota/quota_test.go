@@ -7,8 +7,10 @@ import (
 
 func TestPerKey(t *testing.T) {
 	q := NewPerKey(2)
-	if !q.Acquire("a") || !q.Acquire("a") {
-		t.Fatal("a could not take its two slots")
+	for i := range 2 {
+		if !q.Acquire("a") {
+			t.Fatalf("a could not take slot %d of 2", i+1)
+		}
 	}
 	if q.Acquire("a") {
 		t.Fatal("a took a third slot")

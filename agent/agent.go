@@ -132,6 +132,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		MaxStreams:        a.cfg.Flight.MaxStreams,
 		MaxStreamsPerUser: a.cfg.Flight.MaxStreamsPerUser,
 		StallTimeout:      a.cfg.Flight.StallTimeout,
+		AdmitWait:         a.cfg.Flight.AdmitWait,
 		CallTimeout:       a.cfg.ControlPlane.Timeout,
 		// Leave the run group time to see Stop's result before its own
 		// shutdown timeout expires.

@@ -59,6 +59,9 @@ type FlightConfig struct {
 	MaxStreamsPerUser int `yaml:"max_streams_per_user"`
 	// StallTimeout cuts a stream whose client takes no data for this long.
 	StallTimeout time.Duration `yaml:"stall_timeout"`
+	// AdmitWait bounds how long a new stream waits for a slot of its
+	// user's quota, a global slot and the memory budget.
+	AdmitWait time.Duration `yaml:"admit_wait"`
 	// MemoryBudget is the Arrow memory (bytes) above which new streams
 	// wait for running ones to free memory; 0 disables the wait.
 	MemoryBudget int64 `yaml:"memory_budget"`
@@ -82,6 +85,7 @@ func DefaultConfig() Config {
 			SocketMode:   0o660,
 			MaxStreams:   16,
 			StallTimeout: 60 * time.Second,
+			AdmitWait:    30 * time.Second,
 			MemoryBudget: 512 << 20,
 		},
 		ControlPlane: ControlPlaneConfig{
@@ -152,6 +156,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Flight.MaxStreamsPerUser < 0 || c.Flight.MaxStreamsPerUser > c.Flight.MaxStreams {
 		errs = append(errs, fmt.Errorf("flight.max_streams_per_user %d must be between 0 (half of flight.max_streams) and flight.max_streams (%d)", c.Flight.MaxStreamsPerUser, c.Flight.MaxStreams))
+	}
+	if c.Flight.AdmitWait < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("flight.admit_wait %s must be at least 100ms", c.Flight.AdmitWait))
 	}
 	if c.Flight.StallTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("flight.stall_timeout %s must be at least 1s: a client pausing briefly must not lose its stream", c.Flight.StallTimeout))

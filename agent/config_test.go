@@ -87,6 +87,7 @@ flight:
   max_streams: 4
   max_streams_per_user: 3
   stall_timeout: 90s
+  admit_wait: 5s
 control_plane:
   address: 10.1.2.3:7081
   token_file: /etc/x/token
@@ -95,7 +96,7 @@ control_plane:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4, MaxStreamsPerUser: 3, StallTimeout: 90 * time.Second, MemoryBudget: 512 << 20}
+	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4, MaxStreamsPerUser: 3, StallTimeout: 90 * time.Second, AdmitWait: 5 * time.Second, MemoryBudget: 512 << 20}
 	if cfg.Flight != want {
 		t.Errorf("flight = %+v, want %+v", cfg.Flight, want)
 	}

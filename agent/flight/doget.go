@@ -20,13 +20,6 @@ import (
 	"github.com/nscale/nscale/internal/taskplan"
 )
 
-var errTooManyStreams = apierr.New(apierr.Unavailable, "too many concurrent streams: retry later")
-
-// errUserStreams names the quota but not the other streams' users.
-func errUserStreams(limit int) error {
-	return apierr.New(apierr.Unavailable, "too many concurrent streams for this user (flight.max_streams_per_user is %d): retry later", limit)
-}
-
 // maxReportMessage bounds the error text sent with a task report.
 const maxReportMessage = 1024
 
@@ -39,40 +32,22 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	if err != nil {
 		return nil, nil, err
 	}
-	// The user's quota first: a user at their quota must not take a
-	// global slot from someone else, even for a moment.
-	if !s.users.Acquire(c.principal) {
-		s.m.streamsRefused.WithLabelValues("user_quota").Inc()
-		return nil, nil, errUserStreams(s.cfg.MaxStreamsPerUser)
-	}
-	select {
-	case s.streams <- struct{}{}:
-	default:
-		s.users.Release(c.principal)
-		s.m.streamsRefused.WithLabelValues("max_streams").Inc()
-		return nil, nil, errTooManyStreams
-	}
-	s.m.activeStreams.Inc()
-	release := func() { <-s.streams; s.users.Release(c.principal); s.m.activeStreams.Dec() }
-	if err := s.cfg.Budget.admit(ctx, s.cfg.AdmitWait); err != nil {
-		release()
-		return nil, nil, err
-	}
-
 	ticket := cmd.GetStatementHandle()
 	t, err := s.keys.Verify(ctx, ticket, c.principal)
 	if err != nil {
-		release()
 		return nil, nil, err
 	}
 	key, err := s.keys.MaskingKey()
 	if err != nil {
-		release()
 		return nil, nil, err
 	}
 	schema, err := taskSchema(t)
 	if err != nil {
-		release()
+		return nil, nil, err
+	}
+	// Admission after the checks: a ticket that cannot run never waits.
+	release, err := s.admit(ctx, c.principal)
+	if err != nil {
 		return nil, nil, err
 	}
 	// One batch waits in the channel while the Flight writer sends another:

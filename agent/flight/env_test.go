@@ -131,6 +131,7 @@ type envOptions struct {
 	socket       bool
 	maxStreams   int
 	perUser      int
+	admitWait    time.Duration
 	stallTimeout time.Duration
 	shutdown     time.Duration
 	noKeys       bool // never fetch keys: the agent stays not ready
@@ -169,6 +170,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Registerer:        reg,
 		MaxStreams:        o.maxStreams,
 		MaxStreamsPerUser: o.perUser,
+		AdmitWait:         o.admitWait,
 		StallTimeout:      o.stallTimeout,
 		ReportTimeout:     2 * time.Second,
 		ShutdownTimeout:   cmp.Or(o.shutdown, 5*time.Second),

@@ -69,8 +69,10 @@ type Config struct {
 	// while the agent has data to send (default 60 s).
 	StallTimeout time.Duration
 	// Budget, when set, is the allocator's memory budget: a new stream
-	// waits up to AdmitWait while the memory in use is at the budget.
-	Budget    *Budget
+	// waits while the memory in use is at the budget.
+	Budget *Budget
+	// AdmitWait bounds each wait of a new stream: for a slot of its
+	// user's quota, a global slot, the memory budget (default 30 s).
 	AdmitWait time.Duration
 	// CallTimeout bounds each unary control-plane call, and the wait for
 	// each message of a Plan stream (default 10 s).

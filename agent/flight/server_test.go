@@ -490,7 +490,7 @@ func TestControlPlaneErrorsRelayed(t *testing.T) {
 }
 
 func TestMaxStreams(t *testing.T) {
-	e := newEnv(t, envOptions{maxStreams: 1})
+	e := newEnv(t, envOptions{maxStreams: 1, admitWait: 200 * time.Millisecond})
 	cl := e.client(t)
 	alice := as(t, "alice-token")
 	info, err := cl.Execute(alice, queryAll)

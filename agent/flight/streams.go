@@ -51,6 +51,48 @@ func (s *Server) streamEnd(srv any, ss grpc.ServerStream, _ *grpc.StreamServerIn
 	return handler(srv, ss)
 }
 
+var errTooManyStreams = apierr.New(apierr.Unavailable, "too many concurrent streams (flight.max_streams): retry later")
+
+// errUserStreams names the quota but not the other streams' users.
+func errUserStreams(limit int) error {
+	return apierr.New(apierr.Unavailable, "too many concurrent streams for this user (flight.max_streams_per_user is %d): retry later", limit)
+}
+
+// admit takes a slot of the caller's quota, then a global one, then waits
+// for the memory budget: each wait is bounded by AdmitWait, so that a
+// client reading many endpoints at once (ADBC does) queues behind its own
+// streams instead of failing, and gives up with UNAVAILABLE when the
+// agent stays full. The user's slot comes first: a user at their quota
+// holds no global slot while waiting for their own.
+func (s *Server) admit(ctx context.Context, principal string) (release func(), err error) {
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.AdmitWait)
+	defer cancel()
+	if err := s.users.Wait(wctx, principal); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.m.streamsRefused.WithLabelValues("user_quota").Inc()
+		return nil, errUserStreams(s.cfg.MaxStreamsPerUser)
+	}
+	select {
+	case s.streams <- struct{}{}:
+	case <-wctx.Done():
+		s.users.Release(principal)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.m.streamsRefused.WithLabelValues("max_streams").Inc()
+		return nil, errTooManyStreams
+	}
+	s.m.activeStreams.Inc()
+	release = func() { <-s.streams; s.users.Release(principal); s.m.activeStreams.Dec() }
+	if err := s.cfg.Budget.admit(ctx, s.cfg.AdmitWait); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // errStalled is the cause of a stream cut for making no progress: what
 // the client sees if it reads again, and what the task report says.
 func errStalled(after time.Duration) error {

@@ -62,9 +62,11 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// One user holding their quota of streams does not lock another out.
+// One user holding their quota of streams does not lock another out; the
+// user's next stream waits for one of their own to end, up to the admit
+// wait.
 func TestUserStreamQuota(t *testing.T) {
-	e := newEnv(t, envOptions{maxStreams: 4, perUser: 2})
+	e := newEnv(t, envOptions{maxStreams: 4, perUser: 2, admitWait: 300 * time.Millisecond})
 	objC := e.cp.addFile("part-2.parquet", parquetFile(t, rowsA))
 	e.cp.setQuery("SELECT id FROM db.other", query{header: header, tasks: []taskplan.Task{tableTask(objC)}})
 	cl := e.client(t)
@@ -94,8 +96,13 @@ func TestUserStreamQuota(t *testing.T) {
 			t.Fatal("alice's streams did not start reading")
 		}
 	}
-	// Alice is at her quota although global slots are free.
+	// Alice is at her quota although global slots are free: her third
+	// stream waits, then gives up.
+	begin := time.Now()
 	_, err = readEndpoint(alice, cl, info.Endpoint[0].Ticket, nil)
+	if waited := time.Since(begin); waited < 250*time.Millisecond {
+		t.Errorf("the stream over the quota was refused after %s; want it to wait the admit wait (300ms)", waited)
+	}
 	apierrtest.Status(t, "", err, codes.Unavailable, "too many concurrent streams for this user")
 	if got := testutil.ToFloat64(e.srv.m.streamsRefused.WithLabelValues("user_quota")); got != 1 {
 		t.Errorf("refused for the user quota = %v, want 1", got)
@@ -108,12 +115,23 @@ func TestUserStreamQuota(t *testing.T) {
 	if rows, err := readEndpoint(bob, cl, binfo.Endpoint[0].Ticket, wantSchema); err != nil || len(rows) != 2 {
 		t.Errorf("bob while alice holds her quota: %q, %v", rows, err)
 	}
+	// A third stream that waits gets the slot when one of hers ends.
+	third := make(chan error, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(as(t, "alice-token"), 20*time.Second)
+		defer cancel()
+		_, err := readEndpoint(wctx, cl, info.Endpoint[0].Ticket, wantSchema)
+		third <- err
+	}()
 	e.cp.mu.Lock()
 	delete(e.cp.block, "part-0.parquet") // later reads of the files do not wait
 	delete(e.cp.block, "part-1.parquet")
 	e.cp.mu.Unlock()
 	close(release)
 	wg.Wait()
+	if err := <-third; err != nil {
+		t.Errorf("the waiting stream: %v", err)
+	}
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("alice's stream %d: %v", i, err)

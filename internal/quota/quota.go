@@ -1,10 +1,13 @@
 // Package quota counts what each caller holds against a per-caller limit:
 // agent streams per user, API requests per principal. A caller at its
-// limit is refused at once rather than queued, so that waiting callers
-// cannot pile up either.
+// limit is refused (Acquire) or waits for one of its own slots to free
+// (Wait), never for another caller's.
 package quota
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // PerKey bounds how many slots each key holds at once. It is safe for
 // concurrent use.
@@ -12,11 +15,12 @@ type PerKey struct {
 	mu    sync.Mutex
 	limit int
 	n     map[string]int
+	freed chan struct{} // closed and replaced on every Release
 }
 
 // NewPerKey allows each key limit slots.
 func NewPerKey(limit int) *PerKey {
-	return &PerKey{limit: limit, n: make(map[string]int)}
+	return &PerKey{limit: limit, n: make(map[string]int), freed: make(chan struct{})}
 }
 
 // Limit is the slots each key may hold.
@@ -33,13 +37,36 @@ func (q *PerKey) Acquire(key string) bool {
 	return true
 }
 
-// Release gives back a slot Acquire took; a key holding none is forgotten.
+// Wait takes a slot for key, waiting while key holds its limit, until ctx
+// ends (then it returns ctx's error and takes nothing).
+func (q *PerKey) Wait(ctx context.Context, key string) error {
+	for {
+		q.mu.Lock()
+		if q.n[key] < q.limit {
+			q.n[key]++
+			q.mu.Unlock()
+			return nil
+		}
+		freed := q.freed
+		q.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Release gives back a slot Acquire or Wait took; a key holding none is
+// forgotten.
 func (q *PerKey) Release(key string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.n[key]--; q.n[key] <= 0 {
 		delete(q.n, key)
 	}
+	close(q.freed)
+	q.freed = make(chan struct{})
 }
 
 // Held is the slots key holds now.

@@ -1,8 +1,11 @@
 package quota
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestPerKey(t *testing.T) {
@@ -64,4 +67,46 @@ func maxInt(a, b int) int {
 		return a
 	}
 	return b
+}
+
+// Wait takes a slot as soon as one of the key's own frees, and gives up at
+// its deadline; another key's slots do not count.
+func TestPerKeyWait(t *testing.T) {
+	q := NewPerKey(1)
+	if err := q.Wait(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := q.Wait(ctx, "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a at its limit: %v, want the deadline", err)
+	}
+	if q.Held("a") != 1 {
+		t.Fatalf("a timed-out wait took a slot: %d held", q.Held("a"))
+	}
+	if err := q.Wait(context.Background(), "b"); err != nil {
+		t.Fatalf("b waited for a's slot: %v", err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- q.Wait(context.Background(), "a") }()
+	select {
+	case err := <-got:
+		t.Fatalf("a took a slot while holding its limit: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	q.Release("b") // not a's: a keeps waiting
+	select {
+	case err := <-got:
+		t.Fatalf("a took a slot b freed: %v", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	q.Release("a")
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a's waiter did not get the slot a freed")
+	}
 }

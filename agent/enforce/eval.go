@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -264,7 +262,7 @@ func fillI(n int, x int64) []int64 {
 // compiled is a checked expression ready to evaluate.
 type compiled struct {
 	expr  sqlsubset.Expr
-	likes map[*sqlsubset.Like]*regexp.Regexp
+	likes map[*sqlsubset.Like]*sqlsubset.LikeMatcher
 	// lenient makes a CAST that fails on a row NULL for that row instead
 	// of an error. Policy filters (row and cell filters) are lenient: they
 	// run on rows the user may not see, and an error would tell them such
@@ -287,7 +285,7 @@ func compile(e sqlsubset.Expr) (*compiled, error) {
 	if err := sqlsubset.Validate(e); err != nil {
 		return nil, err
 	}
-	c := &compiled{expr: e, likes: map[*sqlsubset.Like]*regexp.Regexp{}}
+	c := &compiled{expr: e, likes: map[*sqlsubset.Like]*sqlsubset.LikeMatcher{}}
 	var err error
 	sqlsubset.Walk(e, func(x sqlsubset.Expr) bool {
 		if err != nil {
@@ -302,9 +300,9 @@ func compile(e sqlsubset.Expr) (*compiled, error) {
 		case *sqlsubset.Compare, *sqlsubset.And, *sqlsubset.Or, *sqlsubset.Not,
 			*sqlsubset.In, *sqlsubset.Between, *sqlsubset.IsNull, *sqlsubset.IsBool:
 		case *sqlsubset.Like:
-			var re *regexp.Regexp
-			re, err = likeRegexp(x.Pattern, x.CaseInsensitive)
-			c.likes[x] = re
+			var m *sqlsubset.LikeMatcher
+			m, err = sqlsubset.CompileLike(x.Pattern, x.CaseInsensitive)
+			c.likes[x] = m
 		case *sqlsubset.Cast:
 			switch {
 			case x.Type.IsNumeric(), x.Type.ID == sqlsubset.String:
@@ -322,37 +320,6 @@ func compile(e sqlsubset.Expr) (*compiled, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// likeRegexp translates a LIKE pattern (% any run, _ one character, backslash
-// escapes) to an anchored regexp; ILIKE uses Unicode simple case folding (?i).
-func likeRegexp(p string, ci bool) (*regexp.Regexp, error) {
-	var sb strings.Builder
-	sb.WriteString("(?s)")
-	if ci {
-		sb.WriteString("(?i)")
-	}
-	sb.WriteString("^")
-	rs := []rune(p)
-	for i := 0; i < len(rs); i++ {
-		switch r := rs[i]; r {
-		case '%':
-			sb.WriteString(".*")
-		case '_':
-			sb.WriteString(".")
-		case '\\':
-			if i+1 < len(rs) {
-				i++
-				sb.WriteString(regexp.QuoteMeta(string(rs[i])))
-			} else {
-				sb.WriteString(`\\`)
-			}
-		default:
-			sb.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	sb.WriteString("$")
-	return regexp.Compile(sb.String())
 }
 
 // eval evaluates the expression over n rows; the result of a predicate is a kBool vec.
@@ -507,11 +474,11 @@ func (c *compiled) eval(e sqlsubset.Expr, n int, get getCol) (*vec, error) {
 		if x.k != kStr {
 			return nil, fmt.Errorf("enforce: LIKE needs a string operand")
 		}
-		re := c.likes[e]
+		m := c.likes[e]
 		out := newBoolVec(n)
 		for i := range n {
 			if x.valid[i] {
-				out.valid[i], out.b[i] = true, re.MatchString(x.s[i]) != e.Not
+				out.valid[i], out.b[i] = true, m.Match(x.s[i]) != e.Not
 			}
 		}
 		return out, nil
@@ -594,7 +561,7 @@ func compare(op sqlsubset.CompareOp, l, r *vec) (*vec, error) {
 	case l.k == kBool && r.k == kBool:
 		cmp = func(i int) int { return b2i(l.b[i]) - b2i(r.b[i]) }
 	case (l.k == kStr && r.k == kStr) || (l.k == kBin && r.k == kBin):
-		cmp = func(i int) int { return strings.Compare(l.s[i], r.s[i]) }
+		cmp = func(i int) int { return sqlsubset.CompareText(l.s[i], r.s[i]) }
 	case l.k == kTime && r.k == kTime:
 		if l.unit == r.unit {
 			cmp = func(i int) int { return cmp3(l.i[i], r.i[i]) }
@@ -610,34 +577,16 @@ func compare(op sqlsubset.CompareOp, l, r *vec) (*vec, error) {
 	default:
 		return nil, fmt.Errorf("enforce: cannot compare these operand types")
 	}
+	switch op {
+	case sqlsubset.Eq, sqlsubset.Ne, sqlsubset.Lt, sqlsubset.Le, sqlsubset.Gt, sqlsubset.Ge:
+	default:
+		return nil, fmt.Errorf("enforce: unknown operator %q", op)
+	}
 	for i := range n {
 		if !l.valid[i] || !r.valid[i] {
 			continue
 		}
-		if (l.k == kFloat && math.IsNaN(l.f[i])) || (r.k == kFloat && math.IsNaN(r.f[i])) {
-			// NaN compares unequal to everything (IEEE), including itself.
-			out.valid[i], out.b[i] = true, op == sqlsubset.Ne
-			continue
-		}
-		c := cmp(i)
-		var res bool
-		switch op {
-		case sqlsubset.Eq:
-			res = c == 0
-		case sqlsubset.Ne:
-			res = c != 0
-		case sqlsubset.Lt:
-			res = c < 0
-		case sqlsubset.Le:
-			res = c <= 0
-		case sqlsubset.Gt:
-			res = c > 0
-		case sqlsubset.Ge:
-			res = c >= 0
-		default:
-			return nil, fmt.Errorf("enforce: unknown operator %q", op)
-		}
-		out.valid[i], out.b[i] = true, res
+		out.valid[i], out.b[i] = true, op.Holds(cmp(i))
 	}
 	return out, nil
 }
@@ -668,8 +617,10 @@ func numCmp(l, r *vec) func(int) int {
 	case l.k == kUint && r.k == kUint:
 		return func(i int) int { return cmp3(l.u[i], r.u[i]) }
 	case l.k == kFloat || r.k == kFloat:
+		// As sqlsubset.CompareLiterals: the other side as float64, NaN
+		// greatest and equal to itself.
 		lf, rf := floats(l), floats(r)
-		return func(i int) int { return cmp3(lf[i], rf[i]) }
+		return func(i int) int { return sqlsubset.CompareFloat(lf[i], rf[i]) }
 	case l.k == kDec && r.k == kDec && l.scale == r.scale:
 		return func(i int) int { return l.d[i].Cmp(r.d[i]) }
 	}

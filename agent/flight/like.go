@@ -1,54 +1,30 @@
 package flight
 
-// like matches s against a Flight SQL filter pattern: % matches any run of
-// characters, _ any one character, and a backslash makes the next
-// character literal (the escape GetSqlInfo announces, as JDBC's
-// getSearchStringEscape expects). A nil pattern matches everything.
-// Matching is case-sensitive, on runes.
-func like(pattern *string, s string) bool {
-	if pattern == nil {
-		return true
-	}
-	return likeRunes([]rune(*pattern), []rune(s))
-}
+import (
+	"strings"
 
-func likeRunes(p, s []rune) bool {
-	// Iterative matcher with backtracking to the last %, linear in
-	// practice and never exponential.
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		if pi < len(p) {
-			switch c := p[pi]; {
-			case c == '%':
-				star, mark = pi, si
-				pi++
-				continue
-			case c == '_':
-				pi++
-				si++
-				continue
-			case c == '\\' && pi+1 < len(p):
-				if p[pi+1] == s[si] {
-					pi += 2
-					si++
-					continue
-				}
-			case c == s[si]:
-				pi++
-				si++
-				continue
-			}
-		}
-		if star < 0 {
-			return false
-		}
-		mark++
-		si = mark
-		pi = star + 1
+	"github.com/nscale/nscale/internal/sqlsubset"
+)
+
+// filterPattern compiles a Flight SQL metadata filter pattern (the JDBC
+// search pattern of getTables and getSchemas) with the subset's one LIKE
+// (sqlsubset.CompileLike: % any run, _ one character, backslash escape,
+// case-sensitive), and returns its match function. A nil pattern matches
+// everything. A pattern ending in a lone backslash, which SQL refuses,
+// matches that backslash literally: a BI tool browsing tables should get
+// an answer, not an error.
+func filterPattern(pattern *string) func(string) bool {
+	if pattern == nil {
+		return func(string) bool { return true }
 	}
-	for pi < len(p) && p[pi] == '%' {
-		pi++
+	p := *pattern
+	if n := len(p) - len(strings.TrimRight(p, `\`)); n%2 == 1 {
+		p += `\`
 	}
-	return pi == len(p)
+	m, err := sqlsubset.CompileLike(p, false)
+	if err != nil {
+		// Unreachable: the only refusal is a trailing lone backslash.
+		return func(string) bool { return false }
+	}
+	return m.Match
 }

@@ -105,8 +105,9 @@ func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas)
 	if catalogMatches(cmd.GetCatalog()) {
 		dbs := append([]string(nil), resp.GetDatabases()...)
 		sort.Strings(dbs)
+		match := filterPattern(cmd.GetDBSchemaFilterPattern())
 		for _, db := range dbs {
-			if like(cmd.GetDBSchemaFilterPattern(), db) {
+			if match(db) {
 				cat, db := catalogName, db
 				rows = append(rows, []*string{&cat, &db})
 			}
@@ -132,8 +133,9 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 	}
 	var tables []*agentapi.CatalogTable
 	if catalogMatches(cmd.GetCatalog()) && typeMatches(cmd.GetTableTypes()) {
+		dbMatch, tableMatch := filterPattern(cmd.GetDBSchemaFilterPattern()), filterPattern(cmd.GetTableNameFilterPattern())
 		for _, t := range resp.GetTables() {
-			if like(cmd.GetDBSchemaFilterPattern(), t.GetDatabase()) && like(cmd.GetTableNameFilterPattern(), t.GetName()) {
+			if dbMatch(t.GetDatabase()) && tableMatch(t.GetName()) {
 				tables = append(tables, t)
 			}
 		}

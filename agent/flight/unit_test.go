@@ -27,7 +27,9 @@ func TestLike(t *testing.T) {
 		{`d\_b`, "dxb", false},
 		{`100\%`, "100%", true},
 		{`100\%`, "1000", false},
-		{`a\`, `a\`, true}, // a trailing backslash is literal
+		{`a\`, `a\`, true}, // a trailing lone backslash is literal
+		{`a\`, `a\`, true},
+		{`a\\`, `a\`, true},
 		{"%a%b%c%", "xxaxxbxxcxx", true},
 		{"%a%b%c%", "xxaxxcxxbxx", false},
 		{"_", "é", true}, // one rune, not one byte
@@ -35,11 +37,11 @@ func TestLike(t *testing.T) {
 	}
 	for _, tc := range cases {
 		p := tc.pattern
-		if got := like(&p, tc.s); got != tc.want {
-			t.Errorf("like(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		if got := filterPattern(&p)(tc.s); got != tc.want {
+			t.Errorf("filterPattern(%q)(%q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
 	}
-	if !like(nil, "x") {
+	if !filterPattern(nil)("x") {
 		t.Error("a nil pattern must match everything")
 	}
 }

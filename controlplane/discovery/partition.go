@@ -3,7 +3,6 @@ package discovery
 import (
 	"fmt"
 	"math"
-	"math/bits"
 	"strconv"
 	"strings"
 
@@ -166,7 +165,7 @@ func PartitionValue(t sqlsubset.Type, raw string) (*sqlsubset.Literal, error) {
 		}
 		return sqlsubset.Date32Literal(days), nil
 	case sqlsubset.Timestamp:
-		v, err := parseTimestamp(raw, t.Unit)
+		v, err := sqlsubset.ParseTimestampIn(raw, t.Unit)
 		if err != nil {
 			return nil, err
 		}
@@ -211,125 +210,4 @@ func parseDecimal(s string, precision, scale int32) (string, error) {
 		digits = "-" + digits
 	}
 	return digits, nil
-}
-
-// parseTimestamp reads YYYY-MM-DD[( |T)HH:MM[:SS[.f]]][offset] as a count
-// of unit since the epoch.
-func parseTimestamp(s string, unit sqlsubset.TimeUnit) (int64, error) {
-	bad := fmt.Errorf("want YYYY-MM-DD HH:MM:SS[.fraction][Z|+HH:MM]")
-	if len(s) < 10 {
-		return 0, bad
-	}
-	days, err := sqlsubset.ParseDate(s[:10])
-	if err != nil {
-		return 0, bad
-	}
-	secs := int64(days) * 86400
-	var nanos int64
-	rest := s[10:]
-	num2 := func(max int64) (int64, bool) {
-		if len(rest) < 2 || rest[0] < '0' || rest[0] > '9' || rest[1] < '0' || rest[1] > '9' {
-			return 0, false
-		}
-		v := int64(rest[0]-'0')*10 + int64(rest[1]-'0')
-		rest = rest[2:]
-		return v, v <= max
-	}
-	if rest != "" {
-		if rest[0] != ' ' && rest[0] != 'T' && rest[0] != 't' {
-			return 0, bad
-		}
-		rest = rest[1:]
-		h, ok := num2(23)
-		if !ok || rest == "" || rest[0] != ':' {
-			return 0, bad
-		}
-		rest = rest[1:]
-		m, ok := num2(59)
-		if !ok {
-			return 0, bad
-		}
-		var sec int64
-		if rest != "" && rest[0] == ':' {
-			rest = rest[1:]
-			if sec, ok = num2(59); !ok {
-				return 0, bad
-			}
-			if rest != "" && rest[0] == '.' {
-				rest = rest[1:]
-				n := 0
-				for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
-					n++
-				}
-				if n == 0 || n > 9 {
-					return 0, bad
-				}
-				frac, _ := strconv.ParseInt(rest[:n]+strings.Repeat("0", 9-n), 10, 64)
-				nanos = frac
-				rest = rest[n:]
-			}
-		}
-		secs += h*3600 + m*60 + sec
-		if rest != "" {
-			switch rest[0] {
-			case 'Z', 'z':
-				rest = rest[1:]
-			case '+', '-':
-				sign := int64(1)
-				if rest[0] == '-' {
-					sign = -1
-				}
-				rest = rest[1:]
-				oh, ok := num2(23)
-				if !ok {
-					return 0, bad
-				}
-				var om int64
-				if rest != "" {
-					if rest[0] == ':' {
-						rest = rest[1:]
-					}
-					if om, ok = num2(59); !ok {
-						return 0, bad
-					}
-				}
-				secs -= sign * (oh*3600 + om*60)
-			default:
-				return 0, bad
-			}
-			if rest != "" {
-				return 0, bad
-			}
-		}
-	}
-	var per int64
-	switch unit {
-	case sqlsubset.Second:
-		per = 1
-	case sqlsubset.Milli:
-		per = 1e3
-	case sqlsubset.Micro:
-		per = 1e6
-	default:
-		per = 1e9
-	}
-	step := int64(1e9) / per
-	if nanos%step != 0 {
-		return 0, fmt.Errorf("the fraction is finer than the column's unit %s", unit)
-	}
-	hi, lo := bits.Mul64(uint64(abs(secs)), uint64(per))
-	if hi != 0 || lo > math.MaxInt64-uint64(nanos/step) {
-		return 0, fmt.Errorf("out of range for timestamp(%s)", unit)
-	}
-	if secs < 0 {
-		return -int64(lo) + nanos/step, nil
-	}
-	return int64(lo) + nanos/step, nil
-}
-
-func abs(v int64) int64 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }

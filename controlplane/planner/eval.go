@@ -1,10 +1,6 @@
 package planner
 
 import (
-	"bytes"
-	"math/big"
-	"strings"
-
 	"github.com/nscale/nscale/internal/sqlsubset"
 )
 
@@ -90,23 +86,13 @@ func eval(e sqlsubset.Expr, env map[string]*sqlsubset.Literal) tv {
 		if l.Type.ID == sqlsubset.Null || r.Type.ID == sqlsubset.Null {
 			return tvNull
 		}
-		c, ok := compare(l, r)
+		c, ok := sqlsubset.CompareLiterals(l, r)
 		if !ok {
 			return tvUnknown
 		}
 		switch n.Op {
-		case sqlsubset.Eq:
-			return truth(c == 0)
-		case sqlsubset.Ne:
-			return truth(c != 0)
-		case sqlsubset.Lt:
-			return truth(c < 0)
-		case sqlsubset.Le:
-			return truth(c <= 0)
-		case sqlsubset.Gt:
-			return truth(c > 0)
-		case sqlsubset.Ge:
-			return truth(c >= 0)
+		case sqlsubset.Eq, sqlsubset.Ne, sqlsubset.Lt, sqlsubset.Le, sqlsubset.Gt, sqlsubset.Ge:
+			return truth(n.Op.Holds(c))
 		}
 		return tvUnknown
 	case *sqlsubset.In:
@@ -123,7 +109,7 @@ func eval(e sqlsubset.Expr, env map[string]*sqlsubset.Literal) tv {
 				sawNull = true
 				continue
 			}
-			c, ok := compare(v, item)
+			c, ok := sqlsubset.CompareLiterals(v, item)
 			if !ok {
 				return tvUnknown
 			}
@@ -204,97 +190,4 @@ func value(e sqlsubset.Expr, env map[string]*sqlsubset.Literal) (*sqlsubset.Lite
 		return sqlsubset.NullLiteral(), true
 	}
 	return nil, false
-}
-
-// compare orders two non-null literals; ok is false when they are not
-// comparable here (the caller then keeps the file).
-func compare(a, b *sqlsubset.Literal) (int, bool) {
-	if ra, ok := rat(a); ok {
-		rb, ok := rat(b)
-		if !ok {
-			return 0, false
-		}
-		return ra.Cmp(rb), true
-	}
-	if a.Type.ID != b.Type.ID {
-		return 0, false
-	}
-	switch a.Type.ID {
-	case sqlsubset.String:
-		return strings.Compare(a.Str, b.Str), true
-	case sqlsubset.Binary:
-		return bytes.Compare(a.Bytes, b.Bytes), true
-	case sqlsubset.Bool:
-		return boolInt(a.Bool) - boolInt(b.Bool), true
-	case sqlsubset.Date32:
-		return cmpInt(a.Int, b.Int), true
-	case sqlsubset.Timestamp:
-		if (a.Type.TZ == "") != (b.Type.TZ == "") {
-			return 0, false
-		}
-		na, ok1 := nanos(a)
-		nb, ok2 := nanos(b)
-		if !ok1 || !ok2 {
-			return 0, false
-		}
-		return na.Cmp(nb), true
-	}
-	return 0, false
-}
-
-func rat(l *sqlsubset.Literal) (*big.Rat, bool) {
-	switch l.Type.ID {
-	case sqlsubset.Int64:
-		return new(big.Rat).SetInt64(l.Int), true
-	case sqlsubset.Uint64:
-		return new(big.Rat).SetInt(new(big.Int).SetUint64(l.Uint)), true
-	case sqlsubset.Float64:
-		r := new(big.Rat)
-		if r.SetFloat64(l.Float) == nil {
-			return nil, false
-		}
-		return r, true
-	case sqlsubset.Decimal128:
-		n, ok := new(big.Int).SetString(l.Str, 10)
-		if !ok {
-			return nil, false
-		}
-		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(l.Type.Scale)), nil)
-		return new(big.Rat).SetFrac(n, den), true
-	}
-	return nil, false
-}
-
-func nanos(l *sqlsubset.Literal) (*big.Int, bool) {
-	var f int64
-	switch l.Type.Unit {
-	case sqlsubset.Second:
-		f = 1e9
-	case sqlsubset.Milli:
-		f = 1e6
-	case sqlsubset.Micro:
-		f = 1e3
-	case sqlsubset.Nano:
-		f = 1
-	default:
-		return nil, false
-	}
-	return new(big.Int).Mul(big.NewInt(l.Int), big.NewInt(f)), true
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,9 +1,6 @@
 package policy
 
 import (
-	"bytes"
-	"unicode/utf8"
-
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/sqlsubset"
 )
@@ -124,10 +121,10 @@ func positive(e sqlsubset.Expr) sqlsubset.Expr {
 // logic, so that a filter whose policy functions were resolved reads as
 // simply as possible: 'alice' = 'alice' is TRUE, region = NULL is NULL
 // (whatever region holds),
-// FALSE AND x is FALSE, NULL OR x stays. Only what every evaluator agrees
-// on is folded: comparisons of two literals of the same type (strings and
-// binaries for = and <> only), IS [NOT] NULL, IS [NOT] TRUE|FALSE, IN and
-// LIKE (not ILIKE) on a literal, NOT, AND and OR.
+// FALSE AND x is FALSE, NULL OR x stays. Comparisons of two literals, IS
+// [NOT] NULL, IS [NOT] TRUE|FALSE, IN, LIKE and ILIKE on a literal, NOT,
+// AND and OR are folded, with the rules every evaluator shares
+// (sqlsubset.CompareLiterals, sqlsubset.CompileLike).
 func fold(e sqlsubset.Expr) sqlsubset.Expr {
 	switch n := e.(type) {
 	case *sqlsubset.Compare:
@@ -186,9 +183,9 @@ func fold(e sqlsubset.Expr) sqlsubset.Expr {
 			if l.Type.ID == sqlsubset.Null {
 				return sqlsubset.NullLiteral()
 			}
-			if l.Type.ID == sqlsubset.String && !n.CaseInsensitive {
-				if m, ok := likeMatch(n.Pattern, l.Str); ok {
-					return sqlsubset.BoolLiteral(m != n.Not)
+			if l.Type.ID == sqlsubset.String {
+				if m, err := sqlsubset.CompileLike(n.Pattern, n.CaseInsensitive); err == nil {
+					return sqlsubset.BoolLiteral(m.Match(l.Str) != n.Not)
 				}
 			}
 		}
@@ -262,76 +259,22 @@ func foldJunction(args []sqlsubset.Expr, isOr bool) sqlsubset.Expr {
 	return &sqlsubset.And{Args: kept}
 }
 
-// compareLiterals folds l op r when both are literals it can compare
-// exactly; ok is false otherwise and the comparison is left to the agent.
+// compareLiterals folds l op r when both are literals the subset compares
+// (sqlsubset.CompareLiterals, the rule every evaluator follows); ok is
+// false otherwise and the comparison is left to the agent.
 func compareLiterals(op sqlsubset.CompareOp, l, r *sqlsubset.Literal) (sqlsubset.Expr, bool) {
 	if l.Type.ID == sqlsubset.Null || r.Type.ID == sqlsubset.Null {
 		return sqlsubset.NullLiteral(), true
 	}
-	c, ok := cmpLiterals(l, r)
+	c, ok := sqlsubset.CompareLiterals(l, r)
 	if !ok {
 		return nil, false
 	}
-	if (l.Type.ID == sqlsubset.String || l.Type.ID == sqlsubset.Binary) && op != sqlsubset.Eq && op != sqlsubset.Ne {
-		return nil, false // ordering of text is the agent's collation
-	}
-	var v bool
 	switch op {
-	case sqlsubset.Eq:
-		v = c == 0
-	case sqlsubset.Ne:
-		v = c != 0
-	case sqlsubset.Lt:
-		v = c < 0
-	case sqlsubset.Le:
-		v = c <= 0
-	case sqlsubset.Gt:
-		v = c > 0
-	case sqlsubset.Ge:
-		v = c >= 0
-	default:
-		return nil, false
+	case sqlsubset.Eq, sqlsubset.Ne, sqlsubset.Lt, sqlsubset.Le, sqlsubset.Gt, sqlsubset.Ge:
+		return sqlsubset.BoolLiteral(op.Holds(c)), true
 	}
-	return sqlsubset.BoolLiteral(v), true
-}
-
-// cmpLiterals compares two non-null literals of the same type.
-func cmpLiterals(l, r *sqlsubset.Literal) (int, bool) {
-	if !l.Type.Equal(r.Type) {
-		return 0, false
-	}
-	switch l.Type.ID {
-	case sqlsubset.Bool:
-		return cmpOrdered(b2i(l.Bool), b2i(r.Bool)), true
-	case sqlsubset.Int64, sqlsubset.Date32, sqlsubset.Timestamp:
-		return cmpOrdered(l.Int, r.Int), true
-	case sqlsubset.Uint64:
-		return cmpOrdered(l.Uint, r.Uint), true
-	case sqlsubset.Float64:
-		return cmpOrdered(l.Float, r.Float), true
-	case sqlsubset.String:
-		return cmpOrdered(l.Str, r.Str), true
-	case sqlsubset.Binary:
-		return bytes.Compare(l.Bytes, r.Bytes), true
-	}
-	return 0, false
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func cmpOrdered[T int | int64 | uint64 | float64 | string](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return nil, false
 }
 
 // inLiteral folds l [NOT] IN (list): TRUE (FALSE for NOT IN) when an element
@@ -350,7 +293,7 @@ func inLiteral(l *sqlsubset.Literal, list []*sqlsubset.Literal, not bool) (sqlsu
 			sawNull = true
 			continue
 		}
-		c, ok := cmpLiterals(l, x)
+		c, ok := sqlsubset.CompareLiterals(l, x)
 		if !ok {
 			return nil, false
 		}
@@ -362,59 +305,4 @@ func inLiteral(l *sqlsubset.Literal, list []*sqlsubset.Literal, not bool) (sqlsu
 		return sqlsubset.NullLiteral(), true
 	}
 	return sqlsubset.BoolLiteral(not), true
-}
-
-// likeMatch matches s against a SQL LIKE pattern: % is any run of
-// characters, _ one character, a backslash escapes the next character. ok
-// is false for a pattern ending in a lone backslash, which is left to the
-// agent.
-func likeMatch(pattern, s string) (match, ok bool) {
-	type tok struct {
-		r    rune
-		kind byte // 'c' literal rune, '%', '_'
-	}
-	var toks []tok
-	for i := 0; i < len(pattern); {
-		r, size := utf8.DecodeRuneInString(pattern[i:])
-		i += size
-		switch r {
-		case '\\':
-			if i >= len(pattern) {
-				return false, false
-			}
-			r, size = utf8.DecodeRuneInString(pattern[i:])
-			i += size
-			toks = append(toks, tok{r: r, kind: 'c'})
-		case '%':
-			toks = append(toks, tok{kind: '%'})
-		case '_':
-			toks = append(toks, tok{kind: '_'})
-		default:
-			toks = append(toks, tok{r: r, kind: 'c'})
-		}
-	}
-	rs := []rune(s)
-	// Iterative matching with backtracking to the last %.
-	ti, si := 0, 0
-	star, mark := -1, 0
-	for si < len(rs) {
-		switch {
-		case ti < len(toks) && toks[ti].kind == '%':
-			star, mark = ti, si
-			ti++
-		case ti < len(toks) && (toks[ti].kind == '_' || toks[ti].r == rs[si]):
-			ti++
-			si++
-		case star >= 0:
-			ti = star + 1
-			mark++
-			si = mark
-		default:
-			return false, true
-		}
-	}
-	for ti < len(toks) && toks[ti].kind == '%' {
-		ti++
-	}
-	return ti == len(toks), true
 }

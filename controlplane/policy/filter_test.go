@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"testing"
 
 	"github.com/nscale/nscale/internal/sqlsubset"
@@ -50,35 +51,6 @@ func TestTagMatch(t *testing.T) {
 	}
 }
 
-func TestLikeMatch(t *testing.T) {
-	cases := []struct {
-		pattern, s string
-		match, ok  bool
-	}{
-		{"al%", "alice", true, true},
-		{"al%", "bob", false, true},
-		{"%ice", "alice", true, true},
-		{"a_ice", "alice", true, true},
-		{"a_ice", "aice", false, true},
-		{"%", "", true, true},
-		{"_", "", false, true},
-		{"é_", "éa", true, true},
-		{`a\%`, "a%", true, true},
-		{`a\%`, "ab", false, true},
-		{`a\_b`, "a_b", true, true},
-		{`a\_b`, "axb", false, true},
-		{`a\`, "a", false, false},
-		{"%a%b%", "xxaxxbxx", true, true},
-		{"%a%b%", "xxbxxaxx", false, true},
-	}
-	for _, c := range cases {
-		m, ok := likeMatch(c.pattern, c.s)
-		if m != c.match || ok != c.ok {
-			t.Errorf("likeMatch(%q, %q) = %v, %v; want %v, %v", c.pattern, c.s, m, ok, c.match, c.ok)
-		}
-	}
-}
-
 func TestFold(t *testing.T) {
 	null := sqlsubset.NullLiteral()
 	tr, fa := sqlsubset.BoolLiteral(true), sqlsubset.BoolLiteral(false)
@@ -91,10 +63,13 @@ func TestFold(t *testing.T) {
 		{eq(str("a"), str("a")), "TRUE", "TRUE"},
 		{eq(str("a"), str("b")), "FALSE", "FALSE"},
 		{&sqlsubset.Compare{Op: sqlsubset.Ne, Left: str("a"), Right: str("b")}, "TRUE", "TRUE"},
-		{&sqlsubset.Compare{Op: sqlsubset.Lt, Left: str("a"), Right: str("b")}, "'a' < 'b'", "'a' < 'b'"},
+		// Text orders byte-wise, the rule the agent evaluates too.
+		{&sqlsubset.Compare{Op: sqlsubset.Lt, Left: str("a"), Right: str("b")}, "TRUE", "TRUE"},
+		{&sqlsubset.Compare{Op: sqlsubset.Lt, Left: str("a"), Right: str("B")}, "FALSE", "FALSE"},
 		{&sqlsubset.Compare{Op: sqlsubset.Lt, Left: i64(1), Right: i64(2)}, "TRUE", "TRUE"},
 		{ge(i64(1), i64(2)), "FALSE", "FALSE"},
-		{eq(i64(1), sqlsubset.Float64Literal(1)), "1 = 1e+00", "1 = 1e+00"},
+		{eq(i64(1), sqlsubset.Float64Literal(1)), "TRUE", "TRUE"},
+		{eq(sqlsubset.Float64Literal(math.NaN()), sqlsubset.Float64Literal(math.NaN())), "TRUE", "TRUE"},
 		{eq(col("x"), null), "NULL", "FALSE"},
 		{eq(null, null), "NULL", "FALSE"},
 		{not(eq(col("x"), null)), "NULL", "FALSE"},
@@ -120,7 +95,8 @@ func TestFold(t *testing.T) {
 		{inList(null, str("a")), "NULL", "FALSE"},
 		{likeExpr(str("alice"), "a%"), "TRUE", "TRUE"},
 		{&sqlsubset.Like{Expr: str("alice"), Pattern: "a%", Not: true}, "FALSE", "FALSE"},
-		{&sqlsubset.Like{Expr: str("Alice"), Pattern: "a%", CaseInsensitive: true}, "'Alice' ILIKE 'a%'", "'Alice' ILIKE 'a%'"},
+		{&sqlsubset.Like{Expr: str("Alice"), Pattern: "a%", CaseInsensitive: true}, "TRUE", "TRUE"},
+		{&sqlsubset.Like{Expr: str("ſ"), Pattern: "s", CaseInsensitive: true}, "FALSE", "FALSE"},
 		{likeExpr(null, "a%"), "NULL", "FALSE"},
 		{&sqlsubset.Between{Expr: null, Low: i64(1), High: i64(2)}, "NULL", "FALSE"},
 		{&sqlsubset.Cast{Expr: null, Type: tInt64}, "NULL", "FALSE"},

@@ -194,6 +194,9 @@ func (c *checker) check(e Expr) (Type, Expr, error) {
 		if t.ID != String && t.ID != Null {
 			return Type{}, nil, typeError("LIKE needs a string operand: %s is %s", n.Expr, t)
 		}
+		if err := CheckLikePattern(n.Pattern); err != nil {
+			return Type{}, nil, err
+		}
 		return boolType, &Like{Expr: x, Pattern: n.Pattern, Not: n.Not, CaseInsensitive: n.CaseInsensitive}, nil
 	case *IsNull:
 		_, x, err := c.check(n.Expr)

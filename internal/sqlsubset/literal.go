@@ -266,6 +266,30 @@ func ParseTimestamp(s string) (t time.Time, hasOffset bool, unit TimeUnit, err e
 	return t, hasOffset, unit, nil
 }
 
+// ParseTimestampIn parses s in ParseTimestamp's forms as a count of unit
+// since the epoch, exactly: a fraction finer than unit, or a value the
+// unit cannot count in 64 bits, is an error rather than a truncation. It
+// is the one reading of a timestamp text for partition values and
+// literals alike.
+func ParseTimestampIn(s string, unit TimeUnit) (int64, error) {
+	t, _, _, err := ParseTimestamp(s)
+	if err != nil {
+		return 0, err
+	}
+	per := unit.perSecond()
+	if per == 0 {
+		return 0, invalid("invalid timestamp unit %q", string(unit))
+	}
+	if int64(t.Nanosecond())%(1e9/per) != 0 {
+		return 0, invalid("timestamp %q has a fraction finer than the unit %s", s, string(unit))
+	}
+	sec, frac := t.Unix(), int64(t.Nanosecond())/(1e9/per)
+	if sec > math.MaxInt64/per || sec < math.MinInt64/per || sec*per > math.MaxInt64-frac {
+		return 0, invalid("timestamp %q is out of range for timestamp(%s)", s, string(unit))
+	}
+	return sec*per + frac, nil
+}
+
 // TimestampValue converts t to units since the epoch, truncating finer
 // precision.
 func TimestampValue(t time.Time, unit TimeUnit) int64 {

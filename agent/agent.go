@@ -17,6 +17,7 @@ import (
 	"github.com/nscale/nscale/agent/fetch"
 	"github.com/nscale/nscale/agent/flight"
 	"github.com/nscale/nscale/internal/agentapi"
+	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
 	"github.com/nscale/nscale/internal/logging"
@@ -108,6 +109,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	}
 	defer conn.Close()
 	cp := agentapi.NewAgentClient(conn)
+	blobs, err := blobClient(a.cfg.ControlPlane)
+	if err != nil {
+		return err
+	}
 	keys, err := flight.NewKeys(flight.KeysConfig{
 		Client:      cp,
 		CallTimeout: a.cfg.ControlPlane.Timeout,
@@ -124,7 +129,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	srv, err := flight.New(flight.Config{
 		ControlPlane:      cp,
 		Keys:              keys,
-		Fetch:             fetch.Config{Logger: a.log, ReadAhead: 1 << 20},
+		Fetch:             fetch.Config{Logger: a.log, ReadAhead: 1 << 20, Client: blobs},
 		Allocator:         budget,
 		Budget:            budget,
 		Logger:            a.log,
@@ -155,8 +160,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	close(a.ready)
 	a.log.Info("agent starting", "version", version.String(), "ops", a.opsAddr.String(),
 		"flight", addrString(a.flightAddr), "socket", a.cfg.Flight.Socket, "control_plane", cpAddr)
-	if !isLoopback(cpAddr) {
-		a.log.Warn("the control-plane connection is not encrypted yet and carries tokens: keep control_plane.address on loopback or behind a TLS tunnel",
+	if a.cfg.ControlPlane.TLS.CAFile == "" && !configfile.IsLoopback(cpAddr) {
+		a.log.Warn("the control-plane connection is plaintext (control_plane.insecure) and carries tokens: keep it inside a tunnel you trust",
 			"control_plane", cpAddr)
 	}
 	err = run.Group(ctx, a.cfg.ShutdownTimeout,

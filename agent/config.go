@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -73,6 +72,22 @@ type ControlPlaneConfig struct {
 	TokenFile string              `yaml:"token_file"`
 	// Timeout bounds each call, and the wait for each message of a plan.
 	Timeout time.Duration `yaml:"timeout"`
+	// TLS verifies the control plane's agent API, and its /blob/ URLs,
+	// against a CA bundle.
+	TLS ClientTLS `yaml:"tls"`
+	// Insecure allows a plaintext connection to an address that is not
+	// loopback (a tunnel you trust); it is logged at start.
+	Insecure bool `yaml:"insecure"`
+}
+
+// ClientTLS is how the agent verifies the control plane.
+type ClientTLS struct {
+	// CAFile is a PEM bundle of the CAs that sign the control plane's
+	// certificate; setting it turns TLS on.
+	CAFile string `yaml:"ca_file"`
+	// ServerName is the name to verify when it differs from the host of
+	// control_plane.address.
+	ServerName string `yaml:"server_name"`
 }
 
 // DefaultConfig binds loopback only.
@@ -140,7 +155,7 @@ func (c *Config) Validate() error {
 	if c.Flight.Listen != "" {
 		if err := configfile.CheckHostPort(string(c.Flight.Listen)); err != nil {
 			errs = append(errs, fmt.Errorf("flight.listen: %w", err))
-		} else if !isLoopback(string(c.Flight.Listen)) && !c.AllowNonLoopback {
+		} else if !configfile.IsLoopback(string(c.Flight.Listen)) && !c.AllowNonLoopback {
 			errs = append(errs, fmt.Errorf("flight.listen %s is not a loopback address: the agent serves data to any process that reaches its port, "+
 				"so it must be reachable from this node only; use 127.0.0.1 or [::1], or pass --allow-non-loopback if the address is private to this node", c.Flight.Listen))
 		}
@@ -166,6 +181,13 @@ func (c *Config) Validate() error {
 	if c.ControlPlane.Address == "" {
 		errs = append(errs, errors.New("control_plane.address is required"))
 	}
+	if c.ControlPlane.Address != "" && c.ControlPlane.TLS.CAFile == "" && !c.ControlPlane.Insecure && !configfile.IsLoopback(string(c.ControlPlane.Address)) {
+		errs = append(errs, fmt.Errorf("control_plane.address %s is not a loopback address and control_plane.tls.ca_file is not set: tokens would cross the network in the clear; "+
+			"set control_plane.tls.ca_file to the CA bundle of the control plane's certificate, or control_plane.insecure: true for a tunnel you trust", c.ControlPlane.Address))
+	}
+	if c.ControlPlane.TLS.ServerName != "" && c.ControlPlane.TLS.CAFile == "" {
+		errs = append(errs, errors.New("control_plane.tls.server_name needs control_plane.tls.ca_file"))
+	}
 	if c.ControlPlane.Timeout <= 0 {
 		errs = append(errs, errors.New("control_plane.timeout must be positive"))
 	}
@@ -173,20 +195,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("no agent token: set control_plane.token_file or %s", EnvAgentToken))
 	}
 	return errors.Join(errs...)
-}
-
-// isLoopback reports whether a listen address stays on this host: a
-// loopback IP or "localhost". An empty host means every interface.
-func isLoopback(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // LoadSecrets reads the agent token from NSCALE_AGENT_TOKEN or, when that

@@ -13,6 +13,7 @@ import (
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/logging"
+	"github.com/nscale/nscale/internal/tlsfiles"
 )
 
 // Config is the control plane's validated configuration. Build it with
@@ -59,6 +60,12 @@ type APIConfig struct {
 	// principal's, so that one user cannot exhaust the API.
 	MaxConcurrentRequests             int `yaml:"max_concurrent_requests"`
 	MaxConcurrentRequestsPerPrincipal int `yaml:"max_concurrent_requests_per_principal"`
+	// TLS is the listener's certificate and key (PEM files, reloaded when
+	// they change); /blob/ is served over it too.
+	TLS tlsfiles.Files `yaml:"tls"`
+	// Insecure allows plaintext on an address that is not loopback (behind
+	// a TLS-terminating proxy you trust); it is logged at start.
+	Insecure bool `yaml:"insecure"`
 }
 
 // OpsConfig is the separate listener for /livez, /readyz and /metrics.
@@ -86,6 +93,11 @@ type AgentAPIConfig struct {
 	// URLTTL is the lifetime of each pre-signed URL handed to an agent
 	// (further capped by s3.max_url_ttl and the credentials' expiry).
 	URLTTL time.Duration `yaml:"url_ttl"`
+	// TLS is the gRPC listener's certificate and key (reloaded when they
+	// change); Insecure allows plaintext on an address that is not
+	// loopback, as for the API.
+	TLS      tlsfiles.Files `yaml:"tls"`
+	Insecure bool           `yaml:"insecure"`
 }
 
 // PlannerConfig tunes planning and ticket signing.
@@ -181,6 +193,20 @@ func (c *Config) Validate() error {
 	}
 	if !c.dsnIsSecret && hasPassword(c.Store.DSN) {
 		errs = append(errs, fmt.Errorf("store.dsn contains a password: put the DSN in store.dsn_file or %s instead", EnvStoreDSN))
+	}
+	for _, l := range []struct {
+		key      string
+		addr     configfile.HostPort
+		tls      tlsfiles.Files
+		insecure bool
+	}{{"api", c.API.Listen, c.API.TLS, c.API.Insecure}, {"agent_api", c.AgentAPI.Listen, c.AgentAPI.TLS, c.AgentAPI.Insecure}} {
+		if err := l.tls.Check(l.key + ".tls"); err != nil {
+			errs = append(errs, err)
+		}
+		if !l.tls.Enabled() && !l.insecure && !configfile.IsLoopback(string(l.addr)) {
+			errs = append(errs, fmt.Errorf("%s.listen %s is not a loopback address and %s.tls is not set: tokens would cross the network in the clear; "+
+				"set %s.tls.cert_file and %s.tls.key_file, or %s.insecure: true behind a TLS-terminating proxy you trust", l.key, l.addr, l.key, l.key, l.key, l.key))
+		}
 	}
 	if c.API.MaxBodyBytes < 1<<10 {
 		errs = append(errs, errors.New("api.max_body_bytes must be at least 1024"))

@@ -38,6 +38,10 @@ func TestValidate(t *testing.T) {
 		{"zero shutdown", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
 		{"bad log level", func(c *Config) { c.Log.Level = "loud" }, "log level"},
 		{"no conns", func(c *Config) { c.Store.MaxOpenConns = 0 }, "max_open_conns"},
+		{"plaintext api off loopback", func(c *Config) { c.API.Listen = "0.0.0.0:7080" }, "api.listen 0.0.0.0:7080 is not a loopback address and api.tls is not set"},
+		{"plaintext agent api off loopback", func(c *Config) { c.AgentAPI.Listen = "10.0.0.5:7081" }, "set agent_api.tls.cert_file and agent_api.tls.key_file, or agent_api.insecure: true"},
+		{"certificate without key", func(c *Config) { c.API.TLS.CertFile = "/etc/nscale/api.pem" }, "api.tls.cert_file and api.tls.key_file go together"},
+		{"per-principal above the limit", func(c *Config) { c.API.MaxConcurrentRequestsPerPrincipal = 65 }, "api.max_concurrent_requests_per_principal 65 must be between 1 and"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,6 +52,18 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Off loopback, plaintext needs the explicit insecure flag; TLS needs no
+// flag.
+func TestNonLoopbackListeners(t *testing.T) {
+	c := DefaultConfig()
+	c.API.Listen, c.API.Insecure = "0.0.0.0:7080", true
+	c.AgentAPI.Listen = "10.0.0.5:7081"
+	c.AgentAPI.TLS.CertFile, c.AgentAPI.TLS.KeyFile = "/etc/nscale/agent-api.pem", "/etc/nscale/agent-api-key.pem"
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -4,6 +4,7 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/nscale/nscale/controlplane/agentrpc"
 	"github.com/nscale/nscale/controlplane/api"
@@ -21,10 +23,12 @@ import (
 	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/controlplane/storage"
 	"github.com/nscale/nscale/controlplane/store"
+	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
 	"github.com/nscale/nscale/internal/metrics"
 	"github.com/nscale/nscale/internal/run"
+	"github.com/nscale/nscale/internal/tlsfiles"
 	"github.com/nscale/nscale/internal/version"
 	"github.com/nscale/nscale/presign"
 )
@@ -138,6 +142,17 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		*l.dst = ln.Addr()
 	}
 	apiLn, opsLn, agentLn := lns[0], lns[1], lns[2]
+	apiTLS, err := s.serverTLS("api", s.cfg.API.Listen, s.cfg.API.TLS, s.cfg.API.Insecure)
+	if err != nil {
+		return err
+	}
+	if apiTLS != nil {
+		apiLn = tls.NewListener(apiLn, apiTLS)
+	}
+	agentTLS, err := s.serverTLS("agent_api", s.cfg.AgentAPI.Listen, s.cfg.AgentAPI.TLS, s.cfg.AgentAPI.Insecure)
+	if err != nil {
+		return err
+	}
 	s.health.Register("api", func(context.Context) health.Result {
 		return health.Result{Code: health.Ready, Message: "serving on " + s.apiAddr.String()}
 	})
@@ -174,6 +189,9 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		base := s.cfg.LocalFiles.URL
 		if base == "" {
 			base = "http://" + s.apiAddr.String()
+			if apiTLS != nil {
+				base = "https://" + s.apiAddr.String()
+			}
 		}
 		fs, err := presign.NewFileSigner(presign.FileConfig{BaseURL: base, Key: key, MaxTTL: s.cfg.AgentAPI.URLTTL})
 		if err != nil {
@@ -198,7 +216,11 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	grpcServer := grpc.NewServer(agents.ServerOptions()...)
+	grpcOpts := agents.ServerOptions()
+	if agentTLS != nil {
+		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(agentTLS)))
+	}
+	grpcServer := grpc.NewServer(grpcOpts...)
 	agents.Register(grpcServer)
 	s.health.Register("agent_api", func(context.Context) health.Result {
 		return health.Result{Code: health.Ready, Message: "serving on " + s.agentAddr.String()}
@@ -206,7 +228,8 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	opsHandler := s.health.OpsHandler(metrics.Handler(s.reg))
 	close(s.ready)
 	s.log.Info("control plane starting", "version", version.String(), "store", string(st.Dialect()),
-		"api", s.apiAddr.String(), "ops", s.opsAddr.String(), "agent_api", s.agentAddr.String(), "read_only", s.cfg.ReadOnly)
+		"api", s.apiAddr.String(), "ops", s.opsAddr.String(), "agent_api", s.agentAddr.String(), "read_only", s.cfg.ReadOnly,
+		"api_tls", apiTLS != nil, "agent_api_tls", agentTLS != nil)
 
 	err = run.Group(ctx, s.cfg.ShutdownTimeout,
 		run.Task{Name: "api", Run: (&httpserver.Server{Name: "api", Listener: apiLn, Handler: apiHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout,
@@ -218,6 +241,24 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		s.log.Info("control plane stopped")
 	}
 	return err
+}
+
+// serverTLS is the TLS configuration of a listener with a certificate,
+// nil for a plaintext one (loopback, or the operator's explicit insecure,
+// which is logged: tokens cross that connection in the clear).
+func (s *Server) serverTLS(key string, addr configfile.HostPort, files tlsfiles.Files, insecure bool) (*tls.Config, error) {
+	if !files.Enabled() {
+		if !configfile.IsLoopback(string(addr)) {
+			s.log.Warn(key+" serves plaintext on an address that is not loopback ("+key+".insecure): bearer tokens cross it in the clear",
+				"addr", string(addr))
+		}
+		return nil, nil
+	}
+	r, err := tlsfiles.NewReloader(files, s.log.With("component", key))
+	if err != nil {
+		return nil, fmt.Errorf("%s.tls: %w", key, err)
+	}
+	return tlsfiles.ServerConfig(r), nil
 }
 
 // blobServer serves local_files.root to holders of URLs signed with the

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nscale/nscale/integration/jsharness"
 	"github.com/nscale/nscale/internal/s3test"
+	"github.com/nscale/nscale/internal/tlsfiles/tlstest"
 )
 
 // stack is a control plane and an agent, as separate processes, over a real
@@ -27,10 +28,13 @@ type stack struct {
 	dir       string
 	s3        *s3test.Server
 	cp, agent *daemon
-	api       string // control plane REST address
-	flight    string // agent Flight SQL address
-	adminFile string // admin token file
-	maskKey   []byte // the deployment masking key (hex decoded)
+	api       string      // control plane REST address
+	flight    string      // agent Flight SQL address
+	agentOps  string      // agent /metrics, /readyz address
+	adminFile string      // admin token file
+	ca        *tlstest.CA // the CA of the control plane's certificates
+	caFile    string      // its bundle
+	maskKey   []byte      // the deployment masking key (hex decoded)
 }
 
 type stackOptions struct {
@@ -52,7 +56,14 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--config", cfg}, o.cpArgs...)
+	// Both control-plane listeners serve TLS with certificates of a CA made
+	// for the test; the agent and nscalectl verify them with its bundle.
+	ca := tlstest.NewCA(t, s.dir, "nscale-test")
+	s.ca, s.caFile = ca, ca.File
+	apiCert, apiKey := ca.Issue(t, s.dir, "api", "127.0.0.1", "localhost")
+	agentCert, agentKey := ca.Issue(t, s.dir, "agent-api", "127.0.0.1", "localhost")
+	args := append([]string{"--config", cfg, "--api-tls-cert-file", apiCert, "--api-tls-key-file", apiKey,
+		"--agent-api-tls-cert-file", agentCert, "--agent-api-tls-key-file", agentKey}, o.cpArgs...)
 	var ops string
 	s.cp, s.api, ops = startControlPlane(t, s.dir, o.env, args...)
 	_ = ops
@@ -69,10 +80,11 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}
 	s.agent = startEnv(t, agentDir, agentEnv, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
 		"--flight-listen", "127.0.0.1:0", "--socket", filepath.Join(agentDir, "agent.sock"),
-		"--control-plane", agentAPI, "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"), "--shutdown-timeout", "5s")
+		"--control-plane", agentAPI, "--control-plane-ca-file", s.caFile, "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"), "--shutdown-timeout", "5s")
 	am := s.agent.waitLog(t, "agent starting", 60*time.Second)
 	s.flight = am["flight"].(string)
-	s.waitAgentReady(t, am["ops"].(string))
+	s.agentOps = am["ops"].(string)
+	s.waitAgentReady(t, s.agentOps)
 	raw, err := os.ReadFile(filepath.Join(s.dir, "data", "masking.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +108,7 @@ func (s *stack) waitAgentReady(t *testing.T, ops string) {
 // ctl runs nscalectl as the holder of tokenFile.
 func (s *stack) ctl(t *testing.T, tokenFile string, args ...string) (string, string, int) {
 	t.Helper()
-	return runCmd(t, s.dir, []string{"NSCALE_SERVER=http://" + s.api, "NSCALE_TOKEN_FILE=" + tokenFile}, "nscalectl", args...)
+	return runCmd(t, s.dir, []string{"NSCALE_SERVER=https://" + s.api, "NSCALE_CA_FILE=" + s.caFile, "NSCALE_TOKEN_FILE=" + tokenFile}, "nscalectl", args...)
 }
 
 // admin runs SQL as the bootstrap admin and fails the test on error.

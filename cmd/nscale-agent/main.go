@@ -34,6 +34,8 @@ Flags of run:
   --control-plane HOST:PORT  the control plane's agent API (control_plane.address)
   --agent-token-file FILE    the agent's credential (control_plane.token_file);
                              NSCALE_AGENT_TOKEN takes precedence
+  --control-plane-ca-file FILE  CA bundle verifying the control plane's TLS
+                             certificate; turns TLS on (control_plane.tls.ca_file)
   --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
   --shutdown-timeout DUR     graceful shutdown bound (shutdown_timeout)
   --log-level LEVEL          debug, info, warn, error (log.level)
@@ -103,6 +105,10 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 			return err
 		}
 		overrides = append(overrides, func(c *agent.Config) { c.ControlPlane.Address = configfile.HostPort(v) })
+		return nil
+	})
+	fs.Func("control-plane-ca-file", "", func(v string) error {
+		overrides = append(overrides, func(c *agent.Config) { c.ControlPlane.TLS.CAFile = v })
 		return nil
 	})
 	fs.Func("agent-token-file", "", func(v string) error {

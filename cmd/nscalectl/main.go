@@ -40,6 +40,8 @@ Commands:
 Global flags:
   --server URL        control plane REST API (env NSCALE_SERVER; default http://127.0.0.1:7080)
   --token-file FILE   file holding the bearer token (env NSCALE_TOKEN_FILE; or the token in NSCALE_TOKEN)
+  --ca-file FILE      PEM bundle of the CAs that sign the control plane's certificate, for an
+                      https:// --server (env NSCALE_CA_FILE; default: the system roots)
   -o table|json       output format (default table)
   --timeout DURATION  per-request timeout (default 30s)
 `
@@ -53,13 +55,13 @@ func main() {
 }
 
 type globals struct {
-	server, tokenFile, output string
-	timeout                   time.Duration
-	token                     string
+	server, tokenFile, output, caFile string
+	timeout                           time.Duration
+	token                             string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	g := globals{server: getenv("NSCALE_SERVER"), tokenFile: getenv("NSCALE_TOKEN_FILE")}
+	g := globals{server: getenv("NSCALE_SERVER"), tokenFile: getenv("NSCALE_TOKEN_FILE"), caFile: getenv("NSCALE_CA_FILE")}
 	if g.server == "" {
 		g.server = "http://127.0.0.1:7080"
 	}
@@ -67,6 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&g.server, "server", g.server, "")
 	fs.StringVar(&g.tokenFile, "token-file", g.tokenFile, "")
+	fs.StringVar(&g.caFile, "ca-file", g.caFile, "")
 	fs.StringVar(&g.output, "o", "table", "")
 	fs.DurationVar(&g.timeout, "timeout", 30*time.Second, "")
 	if err := fs.Parse(args); err != nil {
@@ -118,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return 2
 	}
 	g.token = token
-	client, err := apiclient.New(g.server, token, g.timeout)
+	client, err := apiclient.New(g.server, token, g.timeout, g.caFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "nscalectl: %v\n", err)
 		return 2

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nscale/nscale/controlplane/apitypes"
+	"github.com/nscale/nscale/internal/tlsfiles"
 )
 
 // Client talks to one control plane.
@@ -28,13 +29,28 @@ type Client struct {
 	http  *http.Client
 }
 
-// New parses server (e.g. http://127.0.0.1:7080) and returns a client.
-func New(server, token string, timeout time.Duration) (*Client, error) {
+// New parses server (e.g. http://127.0.0.1:7080) and returns a client. An
+// https server is verified against the CA bundle in caFile, or the system
+// roots when caFile is empty; verification is never skipped.
+func New(server, token string, timeout time.Duration, caFile string) (*Client, error) {
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("invalid --server %q: want http(s)://host:port", server)
 	}
-	return &Client{base: u, token: token, http: &http.Client{Timeout: timeout}}, nil
+	c := &Client{base: u, token: token, http: &http.Client{Timeout: timeout}}
+	if caFile != "" {
+		if u.Scheme != "https" {
+			return nil, fmt.Errorf("--ca-file is for an https:// --server; %s is plaintext", server)
+		}
+		tc, err := tlsfiles.ClientConfig(caFile, "")
+		if err != nil {
+			return nil, fmt.Errorf("--ca-file: %w", err)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = tc
+		c.http.Transport = tr
+	}
+	return c, nil
 }
 
 // Error is a failed call. Code is the API's error code, or "" when the server

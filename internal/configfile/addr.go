@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 )
 
 // HostPort is a listen or dial address "host:port". It is checked when
@@ -47,4 +48,18 @@ func validHostname(h string) bool {
 		}
 	}
 	return true
+}
+
+// IsLoopback reports whether a listen address stays on this host: a
+// loopback IP or "localhost". An empty host means every interface.
+func IsLoopback(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

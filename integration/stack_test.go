@@ -108,7 +108,11 @@ func (s *stack) waitAgentReady(t *testing.T, ops string) {
 // ctl runs nscalectl as the holder of tokenFile.
 func (s *stack) ctl(t *testing.T, tokenFile string, args ...string) (string, string, int) {
 	t.Helper()
-	return runCmd(t, s.dir, []string{"NSCALE_SERVER=https://" + s.api, "NSCALE_CA_FILE=" + s.caFile, "NSCALE_TOKEN_FILE=" + tokenFile}, "nscalectl", args...)
+	env := []string{"NSCALE_SERVER=http://" + s.api, "NSCALE_TOKEN_FILE=" + tokenFile}
+	if s.caFile != "" { // startStack's TLS; a plaintext control plane on loopback otherwise
+		env = []string{"NSCALE_SERVER=https://" + s.api, "NSCALE_CA_FILE=" + s.caFile, "NSCALE_TOKEN_FILE=" + tokenFile}
+	}
+	return runCmd(t, s.dir, env, "nscalectl", args...)
 }
 
 // admin runs SQL as the bootstrap admin and fails the test on error.

@@ -15,10 +15,12 @@
 // Expressions follow SQL three-valued logic (Kleene AND/OR/NOT; a comparison
 // with NULL is NULL). Supported: comparisons of bool, integers, unsigned
 // integers, floats, decimal128, string, binary, date32 and timestamp values
-// with each other where SQL allows it (numbers with numbers, temporal with
-// temporal; a float on either side compares as float64, other numeric mixes
-// compare exactly); IN, BETWEEN, LIKE/ILIKE (% and _, backslash escapes;
-// ILIKE uses Unicode simple case folding), IS [NOT] NULL, IS [NOT] TRUE/FALSE,
+// with each other where the subset allows it, with the subset's one ordering
+// (sqlsubset.CompareLiterals: numbers with numbers, a float on either side
+// compared as float64 and NaN greatest, other numeric mixes exactly; text
+// and binary byte-wise; instants with instants, dates and wall-clock
+// timestamps with each other); IN, BETWEEN, LIKE/ILIKE with the subset's
+// one matcher (sqlsubset.CompileLike), IS [NOT] NULL, IS [NOT] TRUE/FALSE,
 // and CAST between numeric types (rounding half away from zero; out of range
 // is an error) or to string. Nested column paths, function calls and any other
 // cast are refused by New: the enforcer fails closed, it never serves data it

@@ -183,8 +183,8 @@ func TestApply(t *testing.T) {
 		{"timestamp compare",
 			taskplan.Task{Columns: cols("id", "ts"), Predicate: tree(cmp(sqlsubset.Ge, col("ts"), tsLit("2024-01-01T00:00:00Z")))},
 			[][]string{{"1", "2024-01-01T00:00:00Z"}, {"2", "2024-06-01T12:00:00Z"}}},
-		{"timestamp vs date literal",
-			taskplan.Task{Columns: cols("id", "ts"), Predicate: tree(cmp(sqlsubset.Lt, col("ts"), sqlsubset.Date32Literal(19723)))}, // 2024-01-01
+		{"timestamp vs a literal of another unit",
+			taskplan.Task{Columns: cols("id", "ts"), Predicate: tree(cmp(sqlsubset.Lt, col("ts"), sqlsubset.TimestampLiteral(1704067200, sqlsubset.Second, "UTC")))}, // 2024-01-01
 			[][]string{{"4", "2023-12-31T23:59:59Z"}}},
 		{"LIKE with _ on unicode",
 			taskplan.Task{Columns: cols("name", "id"), Predicate: tree(&sqlsubset.Like{Expr: col("name"), Pattern: "Zo_"})},
@@ -261,6 +261,10 @@ func TestApplyFailsClosed(t *testing.T) {
 		{"missing column", taskplan.Task{Columns: cols("id"), RowFilter: tree(eq(col("nope"), i64(1)))}},
 		{"type mismatch", taskplan.Task{Columns: []taskplan.Column{{Name: "id", Type: "int32"}}}},
 		{"string vs int", taskplan.Task{Columns: cols("id"), Predicate: tree(eq(col("id"), str("1")))}},
+		// ts has a zone: an instant does not compare with a date or a
+		// wall-clock timestamp (sqlsubset.TemporalComparable).
+		{"timestamp with zone vs date", taskplan.Task{Columns: cols("id", "ts"), Predicate: tree(&sqlsubset.Compare{Op: sqlsubset.Lt, Left: col("ts"), Right: sqlsubset.Date32Literal(19723)})}},
+		{"timestamp with zone vs without", taskplan.Task{Columns: cols("id", "ts"), Predicate: tree(&sqlsubset.Compare{Op: sqlsubset.Lt, Left: col("ts"), Right: sqlsubset.TimestampLiteral(1704067200, sqlsubset.Second, "")})}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ type vec struct {
 	s     []string
 	scale int32
 	unit  int64 // kTime: nanoseconds per unit
+	zoned bool  // kTime: a timestamp with a time zone (an instant)
 }
 
 func newBoolVec(n int) *vec { return &vec{k: kBool, valid: make([]bool, n), b: make([]bool, n)} }
@@ -151,7 +152,8 @@ func loadArray(a arrow.Array) (*vec, error) {
 		}
 	case *array.Timestamp:
 		v.k, v.i = kTime, make([]int64, n)
-		v.unit = unitNanos[a.DataType().(*arrow.TimestampType).Unit]
+		ts := a.DataType().(*arrow.TimestampType)
+		v.unit, v.zoned = unitNanos[ts.Unit], ts.TimeZone != ""
 		for i := range n {
 			v.i[i] = int64(a.Value(i))
 		}
@@ -244,7 +246,7 @@ func literalVec(l *sqlsubset.Literal, n int) (*vec, error) {
 		if !ok {
 			return nil, fmt.Errorf("enforce: bad timestamp unit %q", l.Type.Unit)
 		}
-		v.k, v.i, v.unit = kTime, fillI(n, l.Int), u
+		v.k, v.i, v.unit, v.zoned = kTime, fillI(n, l.Int), u, l.Type.TZ != ""
 	default:
 		return nil, fmt.Errorf("enforce: unsupported literal type %s", l.Type)
 	}
@@ -563,6 +565,11 @@ func compare(op sqlsubset.CompareOp, l, r *vec) (*vec, error) {
 	case (l.k == kStr && r.k == kStr) || (l.k == kBin && r.k == kBin):
 		cmp = func(i int) int { return sqlsubset.CompareText(l.s[i], r.s[i]) }
 	case l.k == kTime && r.k == kTime:
+		if l.zoned != r.zoned {
+			// Not comparable (sqlsubset.TemporalComparable): the checker
+			// refuses it, and so does the agent, fail closed.
+			return nil, fmt.Errorf("enforce: cannot compare a timestamp with a time zone with a timestamp without one or a date")
+		}
 		if l.unit == r.unit {
 			cmp = func(i int) int { return cmp3(l.i[i], r.i[i]) }
 		} else {
@@ -691,7 +698,7 @@ func cast(x *vec, t sqlsubset.Type, lenient bool) (*vec, error) {
 	switch {
 	case t.ID == sqlsubset.Bool && x.k == kBool, t.ID == sqlsubset.Binary && x.k == kBin,
 		t.ID == sqlsubset.Date32 && x.k == kTime && x.unit == dayNanos,
-		t.ID == sqlsubset.Timestamp && x.k == kTime && x.unit != dayNanos && x.unit == litUnitNanos[t.Unit]:
+		t.ID == sqlsubset.Timestamp && x.k == kTime && x.unit != dayNanos && x.unit == litUnitNanos[t.Unit] && x.zoned == (t.TZ != ""):
 		return x, nil // a stored filter may spell out the value's own type
 	case t.ID == sqlsubset.Bool, t.ID == sqlsubset.Binary, t.ID == sqlsubset.Date32, t.ID == sqlsubset.Timestamp:
 		return nil, fmt.Errorf("enforce: unsupported cast to %s", t)

@@ -105,7 +105,10 @@ func (s *Server) DoGetDBSchemas(ctx context.Context, cmd flightsql.GetDBSchemas)
 	if catalogMatches(cmd.GetCatalog()) {
 		dbs := append([]string(nil), resp.GetDatabases()...)
 		sort.Strings(dbs)
-		match := filterPattern(cmd.GetDBSchemaFilterPattern())
+		match, err := filterPattern(cmd.GetDBSchemaFilterPattern())
+		if err != nil {
+			return nil, nil, err
+		}
 		for _, db := range dbs {
 			if match(db) {
 				cat, db := catalogName, db
@@ -133,7 +136,14 @@ func (s *Server) DoGetTables(ctx context.Context, cmd flightsql.GetTables) (*arr
 	}
 	var tables []*agentapi.CatalogTable
 	if catalogMatches(cmd.GetCatalog()) && typeMatches(cmd.GetTableTypes()) {
-		dbMatch, tableMatch := filterPattern(cmd.GetDBSchemaFilterPattern()), filterPattern(cmd.GetTableNameFilterPattern())
+		dbMatch, err := filterPattern(cmd.GetDBSchemaFilterPattern())
+		if err != nil {
+			return nil, nil, err
+		}
+		tableMatch, err := filterPattern(cmd.GetTableNameFilterPattern())
+		if err != nil {
+			return nil, nil, err
+		}
 		for _, t := range resp.GetTables() {
 			if dbMatch(t.GetDatabase()) && tableMatch(t.GetName()) {
 				tables = append(tables, t)

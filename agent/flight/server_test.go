@@ -625,6 +625,14 @@ func TestMetadata(t *testing.T) {
 	if got := read(cl.GetDBSchemas(alice, &flightsql.GetDBSchemasOpts{DbSchemaFilterPattern: &esc})); !reflect.DeepEqual(got, []string{"nscale|d_b"}) {
 		t.Errorf(`schemas like d\_b = %q`, got)
 	}
+	// A lone trailing backslash escapes nothing: refused, as in SQL.
+	lone := `d\`
+	info, err := cl.GetDBSchemas(alice, &flightsql.GetDBSchemasOpts{DbSchemaFilterPattern: &lone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = readEndpoint(alice, cl, info.GetEndpoint()[0].GetTicket(), infoSchema(t, info))
+	apierrtest.Status(t, `schemas like d\`, err, codes.InvalidArgument, "lone backslash")
 	other := "spark_catalog"
 	if got := read(cl.GetDBSchemas(alice, &flightsql.GetDBSchemasOpts{Catalog: &other})); len(got) != 0 {
 		t.Errorf("schemas of another catalog = %q", got)
@@ -639,7 +647,7 @@ func TestMetadata(t *testing.T) {
 
 	// With schemas: the table's schema uses the same mapping as queries.
 	exact, db := "t", "db"
-	info, err := cl.GetTables(alice, &flightsql.GetTablesOpts{DbSchemaFilterPattern: &db, TableNameFilterPattern: &exact, IncludeSchema: true})
+	info, err = cl.GetTables(alice, &flightsql.GetTablesOpts{DbSchemaFilterPattern: &db, TableNameFilterPattern: &exact, IncludeSchema: true})
 	if err != nil {
 		t.Fatal(err)
 	}

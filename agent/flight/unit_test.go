@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nscale/nscale/internal/apierr"
 )
 
 func TestLike(t *testing.T) {
@@ -27,9 +29,8 @@ func TestLike(t *testing.T) {
 		{`d\_b`, "dxb", false},
 		{`100\%`, "100%", true},
 		{`100\%`, "1000", false},
-		{`a\`, `a\`, true}, // a trailing lone backslash is literal
-		{`a\`, `a\`, true},
-		{`a\\`, `a\`, true},
+		{`a\\`, `a\`, true}, // an escaped backslash
+		{`a\\`, `a\\`, false},
 		{"%a%b%c%", "xxaxxbxxcxx", true},
 		{"%a%b%c%", "xxaxxcxxbxx", false},
 		{"_", "é", true}, // one rune, not one byte
@@ -37,12 +38,22 @@ func TestLike(t *testing.T) {
 	}
 	for _, tc := range cases {
 		p := tc.pattern
-		if got := filterPattern(&p)(tc.s); got != tc.want {
+		match, err := filterPattern(&p)
+		if err != nil {
+			t.Fatalf("filterPattern(%q): %v", tc.pattern, err)
+		}
+		if got := match(tc.s); got != tc.want {
 			t.Errorf("filterPattern(%q)(%q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
 	}
-	if !filterPattern(nil)("x") {
+	if match, err := filterPattern(nil); err != nil || !match("x") {
 		t.Error("a nil pattern must match everything")
+	}
+	// A trailing lone backslash escapes nothing: refused, as in SQL (the
+	// agent matched it as a literal backslash before).
+	p := `a\`
+	if _, err := filterPattern(&p); apierr.CodeOf(err) != apierr.InvalidArgument {
+		t.Errorf("filterPattern(%q): %v, want INVALID_ARGUMENT", p, err)
 	}
 }
 

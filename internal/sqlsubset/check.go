@@ -33,10 +33,11 @@ func ParseSchema(columns map[string]string) (Schema, error) {
 // every column and field exists, every function is known, the operands of
 // each comparison are comparable (numeric with numeric, string with string,
 // binary with binary, bool with bool, date or timestamp with date or
-// timestamp or with a string literal that reads as one), LIKE applies to
-// strings, AND, OR, NOT and IS TRUE apply to booleans, casts are possible,
-// and the whole expression is boolean. Errors name the column, function or
-// subexpression at fault.
+// timestamp of the same zoning (TemporalComparable) or with a string
+// literal that reads as one), LIKE applies to strings with a pattern
+// CompileLike accepts, AND, OR, NOT and IS TRUE apply to booleans, casts
+// are possible, and the whole expression is boolean. Errors name the
+// column, function or subexpression at fault.
 func TypeCheck(e Expr, schema Schema) error {
 	_, err := Coerce(e, schema)
 	return err
@@ -276,8 +277,10 @@ func comparable(a Expr, at Type, ac Expr, b Expr, bt Type, bc Expr) (Expr, Expr,
 		at.ID == String && bt.ID == String,
 		at.ID == Binary && bt.ID == Binary,
 		at.ID == Bool && bt.ID == Bool,
-		at.IsTemporal() && bt.IsTemporal():
+		at.IsTemporal() && bt.IsTemporal() && TemporalComparable(at, bt):
 		return ac, bc, nil
+	case at.IsTemporal() && bt.IsTemporal():
+		return nil, nil, typeError("cannot compare %s (%s) with %s (%s): a timestamp with a time zone is an instant and compares only with another one, not with a timestamp without time zone or a date, which have no zone", a, at, b, bt)
 	case at.IsTemporal() && bt.ID == String:
 		if l, ok := bc.(*Literal); ok {
 			typed, err := temporalLiteral(l.Str, at)

@@ -19,12 +19,15 @@ import (
 //     decimals of any scale).
 //   - NaN equals NaN and is greater than every other number, +Inf
 //     included; -0 equals 0.
-//   - Dates compare with dates and timestamps with timestamps; a timestamp
-//     with a zone is an instant and compares only with another one (any
-//     zone, any unit), one without a zone is a wall-clock value and
-//     compares only with another one.
-//   - Everything else (bool with number, date with timestamp) is not
-//     comparable: the checker refuses it before any evaluator sees it.
+//   - Dates compare with dates. A timestamp with a zone is an instant and
+//     compares with another one (any zone, any unit); one without a zone
+//     is a wall-clock value and compares with another one and with a date,
+//     read as that day's midnight (DuckDB's implicit cast).
+//   - Not comparable, and refused by the checker (Coerce) before any
+//     evaluator sees them: a timestamp with a zone with one without, or
+//     with a date (DuckDB answers both through its session time zone, so
+//     the answer would depend on a setting no evaluator here has), and
+//     values of different kinds (bool with number, text with number).
 
 // CompareText orders two strings (or the bytes of two binaries).
 func CompareText(a, b string) int { return strings.Compare(a, b) }
@@ -65,6 +68,12 @@ func CompareLiterals(a, b *Literal) (c int, ok bool) {
 		return ra.Cmp(rb), true
 	}
 	if a.Type.ID != b.Type.ID {
+		if d, ts, ok := dateAndWallClock(a, b); ok {
+			return d.Cmp(ts), true
+		}
+		if d, ts, ok := dateAndWallClock(b, a); ok {
+			return ts.Cmp(d), true
+		}
 		return 0, false
 	}
 	switch a.Type.ID {
@@ -125,6 +134,26 @@ func TimestampNanos(v int64, unit TimeUnit) (*big.Int, bool) {
 		return nil, false
 	}
 	return new(big.Int).Mul(big.NewInt(v), big.NewInt(f)), true
+}
+
+// dateAndWallClock is the date a and the timestamp without zone b as
+// nanoseconds, when they are that.
+func dateAndWallClock(a, b *Literal) (*big.Int, *big.Int, bool) {
+	if a.Type.ID != Date32 || b.Type.ID != Timestamp || b.Type.TZ != "" {
+		return nil, nil, false
+	}
+	ts, ok := TimestampNanos(b.Int, b.Type.Unit)
+	if !ok {
+		return nil, nil, false
+	}
+	return new(big.Int).Mul(big.NewInt(a.Int), big.NewInt(86400e9)), ts, true
+}
+
+// TemporalComparable reports whether values of the date or timestamp
+// types a and b may be compared (see the rules above).
+func TemporalComparable(a, b Type) bool {
+	zoned := func(t Type) bool { return t.ID == Timestamp && t.TZ != "" }
+	return zoned(a) == zoned(b)
 }
 
 func isNumber(id TypeID) bool {

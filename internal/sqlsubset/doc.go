@@ -17,6 +17,13 @@
 // float64, decimal128(p,s), string, binary, date32, timestamp(unit[,tz]),
 // struct<...> and list<...>. Mask names the column masking functions.
 //
+// How values order and match is defined here once (compare.go: CompareLiterals,
+// CompareText, CompareFloat; like.go: CompileLike) and followed by every
+// evaluator: the control plane's folding and pruning and the agent's
+// evaluation. testdata/semantics.json is their common table of cases,
+// checked against DuckDB by the integration tests (package semanticstest
+// loads it).
+//
 // Every error is an *apierr.Error with code InvalidArgument, except a
 // Resolver's own errors, which Substitute returns unchanged.
 package sqlsubset

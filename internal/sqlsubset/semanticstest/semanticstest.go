@@ -5,6 +5,7 @@
 package semanticstest
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -20,7 +21,7 @@ import (
 )
 
 // Case is one comparison (Left Op Right) or one LIKE (Text [NOT] [I]LIKE
-// Pattern) and its answer; Want nil is NULL.
+// Pattern) and its answer: Want (nil is NULL), or Refused.
 type Case struct {
 	Name string
 	// A comparison.
@@ -34,9 +35,23 @@ type Case struct {
 	Not             bool
 
 	Want *bool
+	// Refused is a case the subset refuses when it is written (the
+	// checker, CompileLike): no evaluator may answer it.
+	Refused bool
+	// DuckDBOnRefused is what DuckDB does with a refused case: DuckDBError,
+	// DuckDBZoneDependent or DuckDBCasts.
+	DuckDBOnRefused string
+
 	// DuckDB is the case as a DuckDB query of one boolean.
 	DuckDB string
 }
+
+// What DuckDB does with a case the subset refuses.
+const (
+	DuckDBError         = "error"          // refuses it too
+	DuckDBZoneDependent = "zone-dependent" // answers through its session TimeZone
+	DuckDBCasts         = "casts"          // casts one side implicitly
+)
 
 // Expr is the case as a subset expression over two literals.
 func (c Case) Expr() sqlsubset.Expr {
@@ -44,6 +59,18 @@ func (c Case) Expr() sqlsubset.Expr {
 		return &sqlsubset.Like{Expr: c.Text, Pattern: c.Pattern, Not: c.Not, CaseInsensitive: c.CaseInsensitive}
 	}
 	return &sqlsubset.Compare{Op: c.Op, Left: c.Left, Right: c.Right}
+}
+
+// Writable reports whether the case's operands can be written in a filter
+// or a query. NaN and infinities cannot (a literal must be finite): they
+// come only from data, so only the agent, reading columns, meets them.
+func (c Case) Writable() bool {
+	for _, l := range []*sqlsubset.Literal{c.Left, c.Right, c.Text} {
+		if l != nil && l.Validate() != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Path is the table's file.
@@ -56,16 +83,38 @@ type value [2]string // type, text
 
 type table struct {
 	Compare []struct {
-		L, R value
-		Op   string
-		Want *bool
+		L, R   value
+		Op     string
+		Want   json.RawMessage
+		DuckDB string
 	}
 	Like []struct {
 		S       *string
 		P       string
 		CI, Not bool
-		Want    *bool
+		Want    json.RawMessage
+		DuckDB  string
 	}
+}
+
+// answer reads want (true, false, null or "refused") and duckdb, which a
+// refused case must have and no other may.
+func answer(want json.RawMessage, duckdb string) (*bool, bool, error) {
+	if string(want) == `"refused"` {
+		switch duckdb {
+		case DuckDBError, DuckDBZoneDependent, DuckDBCasts:
+			return nil, true, nil
+		}
+		return nil, false, fmt.Errorf("a refused case needs duckdb: %q, %q or %q, not %q", DuckDBError, DuckDBZoneDependent, DuckDBCasts, duckdb)
+	}
+	if duckdb != "" {
+		return nil, false, fmt.Errorf("duckdb %q on a case that is not refused", duckdb)
+	}
+	var b *bool
+	if err := json.Unmarshal(want, &b); err != nil || len(want) == 0 {
+		return nil, false, fmt.Errorf("want %s is not true, false, null or \"refused\"", want)
+	}
+	return b, false, nil
 }
 
 // Load reads the table.
@@ -89,10 +138,15 @@ func Load(tb testing.TB) []Case {
 		if err != nil {
 			tb.Fatalf("%v: %v", c.R, err)
 		}
-		op := sqlsubset.CompareOp(c.Op)
+		name := fmt.Sprintf("%s %s %s", show(c.L), c.Op, show(c.R))
+		want, refused, err := answer(c.Want, c.DuckDB)
+		if err != nil {
+			tb.Fatalf("%s: %v", name, err)
+		}
 		out = append(out, Case{
-			Name: fmt.Sprintf("%s %s %s", show(c.L), c.Op, show(c.R)),
-			Left: l, Right: r, Op: op, Want: c.Want,
+			Name: name,
+			Left: l, Right: r, Op: sqlsubset.CompareOp(c.Op), Want: want,
+			Refused: refused, DuckDBOnRefused: c.DuckDB,
 			DuckDB: fmt.Sprintf("SELECT (%s) %s (%s)", ldb, c.Op, rdb),
 		})
 	}
@@ -112,9 +166,17 @@ func Load(tb testing.TB) []Case {
 		if c.S != nil {
 			s = strconv.Quote(*c.S)
 		}
+		name := fmt.Sprintf("%s %s %q", s, op, c.P)
+		want, refused, err := answer(c.Want, c.DuckDB)
+		if err != nil {
+			tb.Fatalf("%s: %v", name, err)
+		}
 		out = append(out, Case{
-			Name: fmt.Sprintf("%s %s %q", s, op, c.P),
-			Like: true, Text: text, Pattern: c.P, CaseInsensitive: c.CI, Not: c.Not, Want: c.Want,
+			Name: name,
+			Like: true, Text: text, Pattern: c.P, CaseInsensitive: c.CI, Not: c.Not, Want: want,
+			Refused: refused, DuckDBOnRefused: c.DuckDB,
+			// The subset's backslash escape is DuckDB's ESCAPE '\'
+			// (DuckDB has no escape by default).
 			DuckDB: fmt.Sprintf("SELECT %s %s %s ESCAPE '\\'", textDB, op, duckString(c.P)),
 		})
 	}
@@ -161,6 +223,9 @@ func literal(v value) (*sqlsubset.Literal, string, error) {
 			fmt.Sprintf("CAST('%s' AS DECIMAL(%d,%d))", s, t.Precision, t.Scale), nil
 	case sqlsubset.String:
 		return sqlsubset.StringLiteral(s), duckString(s), nil
+	case sqlsubset.Binary:
+		b, err := hex.DecodeString(s)
+		return sqlsubset.BinaryLiteral(b), "from_hex('" + s + "')", err
 	case sqlsubset.Bool:
 		b, err := strconv.ParseBool(s)
 		return sqlsubset.BoolLiteral(b), "CAST('" + s + "' AS BOOLEAN)", err

@@ -64,15 +64,15 @@ func TestSemanticsAgreeWithDuckDB(t *testing.T) {
 				if err := json.Unmarshal(r.Rows[0][0], &got); err != nil {
 					t.Fatalf("%s: DuckDB's answer %s is not a boolean", c.Name, r.Rows[0][0])
 				}
-				answers = append(answers, fmtAnswer(got))
+				answers = append(answers, semanticstest.Show(got))
 			}
 		}
 		errored := answers[0][0] == 'e' || answers[1][0] == 'e'
 		switch {
 		case !c.Refused:
 			for j, a := range answers {
-				if a != fmtAnswer(c.Want) {
-					t.Errorf("%s: the table says %s, DuckDB (TimeZone %s) %s: %s", c.Name, fmtAnswer(c.Want), semanticsZones[j], a, c.DuckDB)
+				if a != semanticstest.Show(c.Want) {
+					t.Errorf("%s: the table says %s, DuckDB (TimeZone %s) %s: %s", c.Name, semanticstest.Show(c.Want), semanticsZones[j], a, c.DuckDB)
 				}
 			}
 		case c.DuckDBOnRefused == semanticstest.DuckDBError:
@@ -89,14 +89,4 @@ func TestSemanticsAgreeWithDuckDB(t *testing.T) {
 			}
 		}
 	}
-}
-
-func fmtAnswer(b *bool) string {
-	switch {
-	case b == nil:
-		return "NULL"
-	case *b:
-		return "TRUE"
-	}
-	return "FALSE"
 }

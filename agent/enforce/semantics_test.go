@@ -58,19 +58,9 @@ func TestEvaluationAgreesWithSemanticsTable(t *testing.T) {
 			got = &v.b[0]
 		}
 		if (got == nil) != (c.Want == nil) || (got != nil && *got != *c.Want) {
-			t.Errorf("%s = %v, want %v", c.Name, fmtBool(got), fmtBool(c.Want))
+			t.Errorf("%s = %v, want %v", c.Name, semanticstest.Show(got), semanticstest.Show(c.Want))
 		}
 	}
-}
-
-func fmtBool(b *bool) string {
-	switch {
-	case b == nil:
-		return "NULL"
-	case *b:
-		return "TRUE"
-	}
-	return "FALSE"
 }
 
 // oneRow is l as a one-row Arrow array of its type.

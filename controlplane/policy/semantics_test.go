@@ -40,7 +40,7 @@ func TestFoldAgreesWithSemanticsTable(t *testing.T) {
 			got = &admits
 		}
 		if (got == nil) != (c.Want == nil) || (got != nil && *got != *c.Want) {
-			t.Errorf("%s folded to %s, want %s", c.Name, fmtTruth(got), fmtTruth(c.Want))
+			t.Errorf("%s folded to %s, want %s", c.Name, semanticstest.Show(got), semanticstest.Show(c.Want))
 		}
 	}
 }
@@ -66,14 +66,4 @@ func admitsAll(f sqlsubset.Expr) (bool, error) {
 		return false, nil
 	}
 	return false, apierr.New(apierr.Internal, "not folded: the row filter is %s", eff.Filter)
-}
-
-func fmtTruth(b *bool) string {
-	switch {
-	case b == nil:
-		return "NULL"
-	case *b:
-		return "TRUE"
-	}
-	return "FALSE"
 }

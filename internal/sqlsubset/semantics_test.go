@@ -18,7 +18,7 @@ func TestSemanticsTable(t *testing.T) {
 		got, err := eval(c)
 		if c.Refused {
 			if err == nil {
-				t.Errorf("%s = %s, want refused", c.Name, show(got))
+				t.Errorf("%s = %s, want refused", c.Name, semanticstest.Show(got))
 			}
 			continue
 		}
@@ -26,8 +26,8 @@ func TestSemanticsTable(t *testing.T) {
 			t.Errorf("%s: %v", c.Name, err)
 			continue
 		}
-		if !sameAnswer(got, c.Want) {
-			t.Errorf("%s = %s, want %s", c.Name, show(got), show(c.Want))
+		if !semanticstest.Same(got, c.Want) {
+			t.Errorf("%s = %s, want %s", c.Name, semanticstest.Show(got), semanticstest.Show(c.Want))
 		}
 	}
 }
@@ -60,15 +60,3 @@ type constErr string
 func (e constErr) Error() string { return string(e) }
 
 const errNotComparable = constErr("not comparable")
-
-func sameAnswer(a, b *bool) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
-
-func show(b *bool) string {
-	switch {
-	case b == nil:
-		return "NULL"
-	case *b:
-		return "TRUE"
-	}
-	return "FALSE"
-}

@@ -248,3 +248,17 @@ func literal(v value) (*sqlsubset.Literal, string, error) {
 	}
 	return nil, "", fmt.Errorf("type %s is not in the table's vocabulary", t)
 }
+
+// Show renders an answer: TRUE, FALSE or NULL (nil).
+func Show(b *bool) string {
+	switch {
+	case b == nil:
+		return "NULL"
+	case *b:
+		return "TRUE"
+	}
+	return "FALSE"
+}
+
+// Same reports whether two answers are equal, NULL included.
+func Same(a, b *bool) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

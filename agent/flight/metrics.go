@@ -19,7 +19,8 @@ type metrics struct {
 	urlRenewals   prometheus.Counter
 	activeStreams prometheus.Gauge
 	// streamsRefused counts DoGets refused for want of a slot, by reason
-	// (user_quota or max_streams): never by user, to keep labels bounded.
+	// (user_quota, user_queue or max_streams): never by user, to keep
+	// labels bounded.
 	streamsRefused *prometheus.CounterVec
 	streamsStalled prometheus.Counter
 	errors         *prometheus.CounterVec
@@ -55,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		streamsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nscale_agent_flight_streams_refused_total",
-			Help: "DoGet streams refused for want of a slot, by reason: user_quota (flight.max_streams_per_user) or max_streams (flight.max_streams).",
+			Help: "DoGet streams refused for want of a slot, by reason: user_quota (flight.max_streams_per_user), user_queue (too many of the user's streams waiting) or max_streams (flight.max_streams).",
 		}, []string{"reason"}),
 		streamsStalled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nscale_agent_flight_streams_stalled_total",

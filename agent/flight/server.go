@@ -165,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 		m:       newMetrics(cfg.Registerer),
 		auth:    newAuthCache(cfg.AuthCacheTTL, cfg.AuthCacheSize, cfg.Now),
 		streams: make(chan struct{}, cfg.MaxStreams),
-		users:   quota.NewPerKey(cfg.MaxStreamsPerUser),
+		users:   quota.NewQueue(cfg.MaxStreamsPerUser, waitingPerSlot*cfg.MaxStreamsPerUser),
 	}
 	// BaseServer allocates lazily without a lock when Alloc is nil.
 	s.Alloc = s.mem

@@ -2,7 +2,9 @@ package flight
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/grpc/tap"
 
 	"github.com/nscale/nscale/internal/apierr"
+	"github.com/nscale/nscale/internal/quota"
 )
 
 // Streams are bounded three ways so that one user cannot starve the
@@ -58,6 +61,19 @@ func errUserStreams(limit int) error {
 	return apierr.New(apierr.Unavailable, "too many concurrent streams for this user (flight.max_streams_per_user is %d): retry later", limit)
 }
 
+// waitingPerSlot bounds how many of a user's streams may wait for one of
+// the user's slots: generous for a client reading many endpoints at once,
+// but a user cannot pile up waiting streams (a goroutine and a gRPC stream
+// each) without end.
+const waitingPerSlot = 8
+
+// errUserQueue refuses a stream when the user already has the most
+// streams waiting.
+func errUserQueue(limit int) error {
+	return apierr.New(apierr.Unavailable, "too many streams of this user waiting for a slot (flight.max_streams_per_user is %d, at most %d may wait): retry later",
+		limit, waitingPerSlot*limit)
+}
+
 // admit takes a slot of the caller's quota, then a global one, then waits
 // for the memory budget: each wait is bounded by AdmitWait, so that a
 // client reading many endpoints at once (ADBC does) queues behind its own
@@ -68,7 +84,11 @@ func (s *Server) admit(ctx context.Context, principal string) (release func(), e
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.AdmitWait)
 	defer cancel()
 	if err := s.users.Wait(wctx, principal); err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case errors.Is(err, quota.ErrQueueFull):
+			s.m.streamsRefused.WithLabelValues("user_queue").Inc()
+			return nil, errUserQueue(s.cfg.MaxStreamsPerUser)
+		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		}
 		s.m.streamsRefused.WithLabelValues("user_quota").Inc()
@@ -111,6 +131,7 @@ type sendWatch struct {
 	cut         func()
 	pending     map[*watchedBatch]struct{}
 	timer       *time.Timer
+	armed       time.Time // when the stall clock last started
 	ended       bool
 	cutForStall bool
 }
@@ -121,7 +142,8 @@ func newSendWatch(stall time.Duration, cut func()) *sendWatch {
 
 // track wraps rec so that its release by the writer counts as progress.
 func (w *sendWatch) track(rec arrow.RecordBatch) arrow.RecordBatch {
-	b := &watchedBatch{RecordBatch: rec, w: w, refs: 1}
+	b := &watchedBatch{RecordBatch: rec, w: w}
+	b.refs.Store(1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ended {
@@ -130,8 +152,8 @@ func (w *sendWatch) track(rec arrow.RecordBatch) arrow.RecordBatch {
 		return nil
 	}
 	w.pending[b] = struct{}{}
-	if w.timer == nil {
-		w.timer = time.AfterFunc(w.stall, w.fire)
+	if len(w.pending) == 1 {
+		w.arm()
 	}
 	return b
 }
@@ -146,18 +168,26 @@ func (w *sendWatch) sent(b *watchedBatch) {
 	delete(w.pending, b)
 	b.RecordBatch.Release()
 	// Progress: the clock starts again for what is still pending.
-	if w.timer != nil {
-		w.timer.Stop()
-		w.timer = nil
-	}
+	w.timer.Stop()
 	if len(w.pending) > 0 && !w.ended {
-		w.timer = time.AfterFunc(w.stall, w.fire)
+		w.arm()
 	}
+}
+
+// arm starts (or restarts) the stall clock; w.mu is held.
+func (w *sendWatch) arm() {
+	w.armed = time.Now()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(w.stall, w.fire)
+		return
+	}
+	w.timer.Reset(w.stall)
 }
 
 func (w *sendWatch) fire() {
 	w.mu.Lock()
-	stalled := len(w.pending) > 0 && !w.ended
+	// A timer that fired just as progress restarted the clock is stale.
+	stalled := len(w.pending) > 0 && !w.ended && time.Since(w.armed) >= w.stall
 	w.cutForStall = w.cutForStall || stalled
 	w.mu.Unlock()
 	if stalled {
@@ -180,7 +210,6 @@ func (w *sendWatch) end() {
 	w.ended = true
 	if w.timer != nil {
 		w.timer.Stop()
-		w.timer = nil
 	}
 	for b := range w.pending {
 		delete(w.pending, b)
@@ -192,22 +221,13 @@ func (w *sendWatch) end() {
 type watchedBatch struct {
 	arrow.RecordBatch
 	w    *sendWatch
-	mu   sync.Mutex
-	refs int
+	refs atomic.Int64
 }
 
-func (b *watchedBatch) Retain() {
-	b.mu.Lock()
-	b.refs++
-	b.mu.Unlock()
-}
+func (b *watchedBatch) Retain() { b.refs.Add(1) }
 
 func (b *watchedBatch) Release() {
-	b.mu.Lock()
-	b.refs--
-	last := b.refs == 0
-	b.mu.Unlock()
-	if last {
+	if b.refs.Add(-1) == 0 {
 		b.w.sent(b)
 	}
 }

@@ -248,3 +248,59 @@ func TestStatementTooLong(t *testing.T) {
 		t.Errorf("plans refused as INVALID_ARGUMENT = %v, want 2", got)
 	}
 }
+
+// A user cannot pile up streams waiting for their slots: beyond
+// waitingPerSlot per slot the next is refused at once, and the waiting
+// ones still get their turn.
+func TestUserQueueBounded(t *testing.T) {
+	e := newEnv(t, envOptions{maxStreams: 4, perUser: 1, admitWait: 10 * time.Second})
+	cl := e.client(t)
+	alice := as(t, "alice-token")
+	info, err := cl.Execute(alice, queryAll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	e.cp.mu.Lock()
+	e.cp.block["part-0.parquet"] = release
+	e.cp.mu.Unlock()
+	holder := make(chan error, 1)
+	go func() {
+		_, err := readEndpoint(alice, cl, info.Endpoint[0].Ticket, wantSchema)
+		holder <- err
+	}()
+	select {
+	case <-e.cp.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first stream did not start")
+	}
+	waiters := make(chan error, waitingPerSlot)
+	for range waitingPerSlot {
+		go func() {
+			_, err := readEndpoint(alice, cl, info.Endpoint[1].Ticket, wantSchema)
+			waiters <- err
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // they reach the queue
+	begin := time.Now()
+	_, err = readEndpoint(alice, cl, info.Endpoint[1].Ticket, nil)
+	apierrtest.Status(t, "one more", err, codes.Unavailable, "too many streams of this user waiting")
+	if took := time.Since(begin); took > 2*time.Second {
+		t.Errorf("the stream beyond the queue waited %s; want a refusal at once", took)
+	}
+	if got := testutil.ToFloat64(e.srv.m.streamsRefused.WithLabelValues("user_queue")); got != 1 {
+		t.Errorf("refused for the queue = %v, want 1", got)
+	}
+	e.cp.mu.Lock()
+	delete(e.cp.block, "part-0.parquet")
+	e.cp.mu.Unlock()
+	close(release)
+	if err := <-holder; err != nil {
+		t.Errorf("the first stream: %v", err)
+	}
+	for range waitingPerSlot {
+		if err := <-waiters; err != nil {
+			t.Errorf("a waiting stream: %v", err)
+		}
+	}
+}

@@ -110,3 +110,47 @@ func TestPerKeyWait(t *testing.T) {
 		t.Fatal("a's waiter did not get the slot a freed")
 	}
 }
+
+// Callers beyond MaxWaiting are refused at once instead of piling up.
+func TestQueueBound(t *testing.T) {
+	q := NewQueue(1, 2)
+	if err := q.Wait(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- q.Wait(ctx, "a") }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q.mu.Lock()
+		w := q.waiting["a"]
+		q.mu.Unlock()
+		if w == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d waiting, want 2", w)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	begin := time.Now()
+	if err := q.Wait(context.Background(), "a"); !errors.Is(err, ErrQueueFull) || time.Since(begin) > time.Second {
+		t.Fatalf("a third waiter: %v after %s, want ErrQueueFull at once", err, time.Since(begin))
+	}
+	if err := q.Wait(context.Background(), "b"); err != nil {
+		t.Fatalf("another key is refused for a's queue: %v", err)
+	}
+	cancel()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled waiter: %v", err)
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.waiting) != 0 || q.n["a"] != 1 {
+		t.Fatalf("after the waiters left: waiting %v, held %d", q.waiting, q.n["a"])
+	}
+}

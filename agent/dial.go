@@ -3,10 +3,8 @@ package agent
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"google.golang.org/grpc"
@@ -61,16 +59,9 @@ func blobClient(cfg ControlPlaneConfig) (*http.Client, error) {
 	if cfg.TLS.CAFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(cfg.TLS.CAFile)
+	pool, err := tlsfiles.SystemPoolWith(cfg.TLS.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("control_plane.tls.ca_file: %w", err)
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("control_plane.tls.ca_file: %s holds no PEM certificate", cfg.TLS.CAFile)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = 30 * time.Second

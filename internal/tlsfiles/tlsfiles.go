@@ -124,6 +124,24 @@ func CAPool(file string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// SystemPoolWith is the system roots plus the CAs in file: for clients
+// that reach both the control plane (its own CA) and public endpoints
+// (S3).
+func SystemPoolWith(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
 // ClientConfig verifies servers against the CA bundle in caFile (the
 // system roots when caFile is empty), as serverName when it is set
 // (otherwise the host dialled).

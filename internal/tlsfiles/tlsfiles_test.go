@@ -132,6 +132,9 @@ func TestFileErrors(t *testing.T) {
 	if _, err := ClientConfig(empty, ""); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
 		t.Errorf("a CA file without a certificate: %v", err)
 	}
+	if _, err := SystemPoolWith(empty); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
+		t.Errorf("a system pool with a CA file without a certificate: %v", err)
+	}
 	if err := (Files{CertFile: "a.pem"}).Check("api.tls"); err == nil || !strings.Contains(err.Error(), "api.tls.cert_file and api.tls.key_file go together") {
 		t.Errorf("a certificate without a key: %v", err)
 	}

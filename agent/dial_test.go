@@ -1,0 +1,52 @@
+package agent
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/nscale/nscale/internal/tlsfiles"
+	"github.com/nscale/nscale/internal/tlsfiles/tlstest"
+)
+
+// The client for pre-signed URLs trusts the control plane's CA for its
+// https /blob/ URLs, and nothing it is not given.
+func TestBlobClientTrustsTheControlPlaneCA(t *testing.T) {
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, dir, "cp")
+	other := tlstest.NewCA(t, dir, "other")
+	cert, key := ca.Issue(t, dir, "blob", "127.0.0.1")
+	r, err := tlsfiles.NewReloader(tlsfiles.Files{CertFile: cert, KeyFile: key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("object")) }))
+	srv.TLS = tlsfiles.ServerConfig(r)
+	srv.StartTLS()
+	defer srv.Close()
+
+	if c, err := blobClient(ControlPlaneConfig{}); err != nil || c != nil {
+		t.Fatalf("without a CA file: %v, %v; want fetch's default client", c, err)
+	}
+	good, err := blobClient(ControlPlaneConfig{TLS: ClientTLS{CAFile: ca.File}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := good.Get(srv.URL + "/blob/x")
+	if err != nil {
+		t.Fatalf("with the control plane's CA: %v", err)
+	}
+	resp.Body.Close()
+	bad, err := blobClient(ControlPlaneConfig{TLS: ClientTLS{CAFile: other.File}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Get(srv.URL + "/blob/x"); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Fatalf("with another CA: %v", err)
+	}
+	if tr := good.Transport.(*http.Transport); tr.TLSClientConfig.MinVersion < tls.VersionTLS12 || tr.TLSClientConfig.InsecureSkipVerify {
+		t.Fatal("the blob client's TLS is weaker than the rest")
+	}
+}

@@ -3,7 +3,6 @@ package agent
 import (
 	"crypto/tls"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,10 +21,15 @@ func TestBlobClientTrustsTheControlPlaneCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("object")) }))
-	srv.TLS = tlsfiles.ServerConfig(r)
-	srv.StartTLS()
+	// Not httptest's StartTLS: it would serve its own certificate.
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", tlsfiles.ServerConfig(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("object")) })}
+	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
+	url := "https://" + ln.Addr().String() + "/blob/x"
 
 	if c, err := blobClient(ControlPlaneConfig{}); err != nil || c != nil {
 		t.Fatalf("without a CA file: %v, %v; want fetch's default client", c, err)
@@ -34,7 +38,7 @@ func TestBlobClientTrustsTheControlPlaneCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := good.Get(srv.URL + "/blob/x")
+	resp, err := good.Get(url)
 	if err != nil {
 		t.Fatalf("with the control plane's CA: %v", err)
 	}
@@ -43,7 +47,7 @@ func TestBlobClientTrustsTheControlPlaneCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bad.Get(srv.URL + "/blob/x"); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+	if _, err := bad.Get(url); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 		t.Fatalf("with another CA: %v", err)
 	}
 	if tr := good.Transport.(*http.Transport); tr.TLSClientConfig.MinVersion < tls.VersionTLS12 || tr.TLSClientConfig.InsecureSkipVerify {

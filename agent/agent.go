@@ -13,16 +13,18 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
+	"github.com/nscale/nscale/agent/enrol"
 	"github.com/nscale/nscale/agent/fetch"
 	"github.com/nscale/nscale/agent/flight"
 	"github.com/nscale/nscale/internal/agentapi"
-	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
 	"github.com/nscale/nscale/internal/logging"
 	"github.com/nscale/nscale/internal/metrics"
 	"github.com/nscale/nscale/internal/run"
+	"github.com/nscale/nscale/internal/tlsfiles"
 	"github.com/nscale/nscale/internal/version"
 )
 
@@ -103,12 +105,32 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		defer removeSocket(path, a.log)
 	}
 
-	conn, err := dialControlPlane(a.cfg.ControlPlane, a.cfg.AgentToken)
+	tc, err := tlsfiles.ClientConfig(a.cfg.ControlPlane.TLS.CAFile, a.cfg.ControlPlane.TLS.ServerName)
 	if err != nil {
-		return fmt.Errorf("control_plane.address %s: %w", a.cfg.ControlPlane.Address, err)
+		return fmt.Errorf("control_plane.tls.ca_file: %w", err)
 	}
-	defer conn.Close()
-	cp := agentapi.NewAgentClient(conn)
+	var keysReady func() bool
+	node := a.cfg.ControlPlane.Enrolment
+	if node.NodeName == "" {
+		node.NodeName, _ = os.Hostname()
+	}
+	ident, err := enrol.New(enrol.Options{
+		Config: node, Address: string(a.cfg.ControlPlane.Address), TLS: tc, CallTimeout: a.cfg.ControlPlane.Timeout,
+		Version: version.String(), Listeners: func() []string { return a.listeners() },
+		Health: func() string {
+			if keysReady != nil && keysReady() {
+				return "ok"
+			}
+			return "waiting for ticket and masking keys"
+		},
+		DialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxControlPlaneMessage))},
+		Logger:      a.log, Registerer: a.reg,
+	})
+	if err != nil {
+		return err
+	}
+	closers = append(closers, ident.Close)
+	cp := agentapi.NewAgentClient(ident.Conn())
 	blobs, err := blobClient(a.cfg.ControlPlane)
 	if err != nil {
 		return err
@@ -147,6 +169,14 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		return err
 	}
 
+	keysReady = keys.IsReady
+	a.health.Register("enrolment", func(context.Context) health.Result {
+		if ok, msg := ident.Ready(); !ok {
+			return health.Result{Code: health.NotReady, Message: msg}
+		}
+		_, msg := ident.Ready()
+		return health.Result{Code: health.Ready, Message: msg}
+	})
 	a.health.Register("agent", func(context.Context) health.Result {
 		return health.Result{Code: health.Ready, Message: "running " + version.String()}
 	})
@@ -160,13 +190,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	close(a.ready)
 	a.log.Info("agent starting", "version", version.String(), "ops", a.opsAddr.String(),
 		"flight", addrString(a.flightAddr), "socket", a.cfg.Flight.Socket, "control_plane", cpAddr)
-	if a.cfg.ControlPlane.TLS.CAFile == "" && !configfile.IsLoopback(cpAddr) {
-		a.log.Warn("the control-plane connection is plaintext (control_plane.insecure) and carries tokens: keep it inside a tunnel you trust",
-			"control_plane", cpAddr)
-	}
 	err = run.Group(ctx, a.cfg.ShutdownTimeout,
 		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: opsLn,
 			Handler: a.health.OpsHandler(metrics.Handler(a.reg)), Logger: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout}).Run},
+		run.Task{Name: "enrolment", Run: ident.Run},
 		run.Task{Name: "keys", Run: keys.Run},
 		run.Task{Name: "flight", Run: func(ctx context.Context) error { return srv.Run(ctx, flightLns...) }},
 	)
@@ -174,6 +201,18 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		a.log.Info("agent stopped")
 	}
 	return err
+}
+
+// listeners are the Flight SQL addresses, for heartbeats.
+func (a *Agent) listeners() []string {
+	var out []string
+	if a.flightAddr != nil {
+		out = append(out, a.flightAddr.String())
+	}
+	if a.cfg.Flight.Socket != "" {
+		out = append(out, "unix:"+a.cfg.Flight.Socket)
+	}
+	return out
 }
 
 func addrString(a net.Addr) string {

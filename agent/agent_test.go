@@ -23,7 +23,6 @@ func TestRefusesRootUnlessAllowed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		cfg := DefaultConfig()
-		cfg.AgentToken = []byte("agent-token")
 		cfg.AllowRoot = tc.allow
 		_, err := newAgent(cfg, log, prometheus.NewRegistry(), func() int { return tc.uid })
 		if !errors.Is(err, tc.want) {

@@ -4,18 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/nscale/nscale/agent/enrol"
 	"github.com/nscale/nscale/internal/configfile"
 	"github.com/nscale/nscale/internal/logging"
 )
-
-// EnvAgentToken holds the agent's control-plane credential, as an
-// alternative to control_plane.token_file.
-const EnvAgentToken = "NSCALE_AGENT_TOKEN"
 
 // Config is the agent's validated configuration.
 type Config struct {
@@ -31,10 +26,6 @@ type Config struct {
 	ControlPlane     ControlPlaneConfig `yaml:"control_plane"`
 	ShutdownTimeout  time.Duration      `yaml:"shutdown_timeout"`
 	Log              logging.Config     `yaml:"log"`
-
-	// AgentToken is read from ControlPlane.TokenFile or NSCALE_AGENT_TOKEN
-	// by LoadSecrets, never from the config file itself.
-	AgentToken []byte `yaml:"-"`
 }
 
 // OpsConfig is the listener for /livez, /readyz and /metrics.
@@ -66,24 +57,24 @@ type FlightConfig struct {
 	MemoryBudget int64 `yaml:"memory_budget"`
 }
 
-// ControlPlaneConfig is how the agent reaches the control plane.
+// ControlPlaneConfig is how the agent reaches the control plane: always
+// TLS, and mTLS with the certificate enrolment gave it.
 type ControlPlaneConfig struct {
-	Address   configfile.HostPort `yaml:"address"`
-	TokenFile string              `yaml:"token_file"`
+	Address configfile.HostPort `yaml:"address"`
 	// Timeout bounds each call, and the wait for each message of a plan.
 	Timeout time.Duration `yaml:"timeout"`
 	// TLS verifies the control plane's agent API, and its /blob/ URLs,
 	// against a CA bundle.
 	TLS ClientTLS `yaml:"tls"`
-	// Insecure allows a plaintext connection to an address that is not
-	// loopback (a tunnel you trust); it is logged at start.
-	Insecure bool `yaml:"insecure"`
+	// Enrolment is how the agent proves where it runs.
+	Enrolment enrol.Config `yaml:"enrolment"`
 }
 
 // ClientTLS is how the agent verifies the control plane.
 type ClientTLS struct {
 	// CAFile is a PEM bundle of the CAs that sign the control plane's
-	// certificate; setting it turns TLS on.
+	// certificate: its agent CA (agent_ca.cert_file), and the operator's
+	// CA when agent_api.tls or api.tls use their own certificates.
 	CAFile string `yaml:"ca_file"`
 	// ServerName is the name to verify when it differs from the host of
 	// control_plane.address.
@@ -104,9 +95,16 @@ func DefaultConfig() Config {
 			MemoryBudget: 512 << 20,
 		},
 		ControlPlane: ControlPlaneConfig{
-			Address:   "127.0.0.1:7081",
-			TokenFile: "/etc/nscale/agent.token",
-			Timeout:   10 * time.Second,
+			Address: "127.0.0.1:7081",
+			Timeout: 10 * time.Second,
+			TLS:     ClientTLS{CAFile: "/etc/nscale/control-plane-ca.crt"},
+			Enrolment: enrol.Config{
+				Method:              enrol.JoinToken,
+				JoinTokenFile:       "/etc/nscale/join-token",
+				KubernetesTokenFile: "/var/run/secrets/nscale/token",
+				IMDSURL:             "http://169.254.169.254",
+				StateDir:            "/var/lib/nscale",
+			},
 		},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
@@ -181,41 +179,14 @@ func (c *Config) Validate() error {
 	if c.ControlPlane.Address == "" {
 		errs = append(errs, errors.New("control_plane.address is required"))
 	}
-	if c.ControlPlane.Address != "" && c.ControlPlane.TLS.CAFile == "" && !c.ControlPlane.Insecure && !configfile.IsLoopback(string(c.ControlPlane.Address)) {
-		errs = append(errs, fmt.Errorf("control_plane.address %s is not a loopback address and control_plane.tls.ca_file is not set: tokens would cross the network in the clear; "+
-			"set control_plane.tls.ca_file to the CA bundle of the control plane's certificate, or control_plane.insecure: true for a tunnel you trust", c.ControlPlane.Address))
+	if c.ControlPlane.TLS.CAFile == "" {
+		errs = append(errs, errors.New("control_plane.tls.ca_file is required: the CA bundle that signs the control plane's agent API certificate (its agent_ca.cert_file by default)"))
 	}
-	if c.ControlPlane.TLS.ServerName != "" && c.ControlPlane.TLS.CAFile == "" {
-		errs = append(errs, errors.New("control_plane.tls.server_name needs control_plane.tls.ca_file"))
+	if err := c.ControlPlane.Enrolment.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ControlPlane.Timeout <= 0 {
 		errs = append(errs, errors.New("control_plane.timeout must be positive"))
 	}
-	if len(c.AgentToken) == 0 {
-		errs = append(errs, fmt.Errorf("no agent token: set control_plane.token_file or %s", EnvAgentToken))
-	}
 	return errors.Join(errs...)
-}
-
-// LoadSecrets reads the agent token from NSCALE_AGENT_TOKEN or, when that
-// is unset, from control_plane.token_file. The token is never logged.
-func (c *Config) LoadSecrets(getenv func(string) string) error {
-	if v := strings.TrimSpace(getenv(EnvAgentToken)); v != "" {
-		c.AgentToken = []byte(v)
-		return nil
-	}
-	path := c.ControlPlane.TokenFile
-	if path == "" {
-		return fmt.Errorf("no agent token: set control_plane.token_file or %s", EnvAgentToken)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("no agent token: control_plane.token_file: %w; set it or %s", err, EnvAgentToken)
-	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" {
-		return fmt.Errorf("no agent token: control_plane.token_file %s is empty; fill it or set %s", path, EnvAgentToken)
-	}
-	c.AgentToken = []byte(tok)
-	return nil
 }

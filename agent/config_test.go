@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,11 +8,7 @@ import (
 	"github.com/nscale/nscale/internal/configfile"
 )
 
-func validConfig() Config {
-	cfg := DefaultConfig()
-	cfg.AgentToken = []byte("agent-token")
-	return cfg
-}
+func validConfig() Config { return DefaultConfig() }
 
 func TestNonLoopbackRefused(t *testing.T) {
 	cases := []struct {
@@ -59,7 +53,12 @@ func TestValidate(t *testing.T) {
 		{"no streams", func(c *Config) { c.Flight.MaxStreams = 0 }, "max_streams"},
 		{"user quota above the limit", func(c *Config) { c.Flight.MaxStreamsPerUser = c.Flight.MaxStreams + 1 }, "flight.max_streams_per_user 17 must be between"},
 		{"stall timeout too short", func(c *Config) { c.Flight.StallTimeout = 100 * time.Millisecond }, "flight.stall_timeout 100ms must be at least 1s"},
-		{"no token", func(c *Config) { c.AgentToken = nil }, "control_plane.token_file or NSCALE_AGENT_TOKEN"},
+		{"no CA", func(c *Config) { c.ControlPlane.TLS.CAFile = "" }, "control_plane.tls.ca_file is required"},
+		{"unknown enrolment method", func(c *Config) { c.ControlPlane.Enrolment.Method = "psk" }, `control_plane.enrolment.method "psk"`},
+		{"join token without file", func(c *Config) { c.ControlPlane.Enrolment.JoinTokenFile = "" }, "join_token_file is required"},
+		{"kubernetes without token file", func(c *Config) {
+			c.ControlPlane.Enrolment.Method, c.ControlPlane.Enrolment.KubernetesTokenFile = "kubernetes", ""
+		}, "kubernetes_token_file is required"},
 		{"no timeout", func(c *Config) { c.ControlPlane.Timeout = 0 }, "control_plane.timeout"},
 		{"no control plane", func(c *Config) { c.ControlPlane.Address = "" }, "control_plane.address"},
 	}
@@ -90,8 +89,13 @@ flight:
   admit_wait: 5s
 control_plane:
   address: 10.1.2.3:7081
-  token_file: /etc/x/token
   timeout: 3s
+  tls:
+    ca_file: /etc/x/ca.crt
+  enrolment:
+    method: kubernetes
+    kubernetes_token_file: /var/run/x/token
+    state_dir: ""
 `), &cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +104,9 @@ control_plane:
 	if cfg.Flight != want {
 		t.Errorf("flight = %+v, want %+v", cfg.Flight, want)
 	}
-	if cfg.ControlPlane != (ControlPlaneConfig{Address: "10.1.2.3:7081", TokenFile: "/etc/x/token", Timeout: 3 * time.Second}) {
+	def := DefaultConfig().ControlPlane.Enrolment
+	def.Method, def.KubernetesTokenFile, def.StateDir = "kubernetes", "/var/run/x/token", ""
+	if cfg.ControlPlane != (ControlPlaneConfig{Address: "10.1.2.3:7081", Timeout: 3 * time.Second, TLS: ClientTLS{CAFile: "/etc/x/ca.crt"}, Enrolment: def}) {
 		t.Errorf("control_plane = %+v", cfg.ControlPlane)
 	}
 
@@ -109,7 +115,8 @@ control_plane:
 		{"flight:\n  socket_mode: \"01777\"\n", "flight.socket_mode"},
 		{"flight:\n  listen: nope\n", "flight.listen"},
 		{"flight:\n  max_stream: 3\n", "flight.max_stream"},
-		{"control_plane:\n  token: abc\n", "control_plane.token"},
+		{"control_plane:\n  token_file: abc\n", "control_plane.token_file"},
+		{"control_plane:\n  enrolment:\n    join_token: abc\n", "control_plane.enrolment.join_token"},
 	}
 	for _, b := range bad {
 		cfg := DefaultConfig()
@@ -117,45 +124,5 @@ control_plane:
 		if err == nil || !strings.Contains(err.Error(), `"`+b.key+`"`) {
 			t.Errorf("%q: err = %v, want one naming %s", b.yaml, err, b.key)
 		}
-	}
-}
-
-func TestLoadSecrets(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "agent.token")
-	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == EnvAgentToken {
-				return v
-			}
-			return ""
-		}
-	}
-
-	cfg := DefaultConfig()
-	cfg.ControlPlane.TokenFile = file
-	if err := cfg.LoadSecrets(env("")); err != nil || string(cfg.AgentToken) != "from-file" {
-		t.Errorf("file: token %q, err %v", cfg.AgentToken, err)
-	}
-	cfg = DefaultConfig()
-	cfg.ControlPlane.TokenFile = file
-	if err := cfg.LoadSecrets(env("from-env")); err != nil || string(cfg.AgentToken) != "from-env" {
-		t.Errorf("env over file: token %q, err %v", cfg.AgentToken, err)
-	}
-	cfg = DefaultConfig()
-	cfg.ControlPlane.TokenFile = filepath.Join(dir, "missing")
-	err := cfg.LoadSecrets(env(""))
-	if err == nil || !strings.Contains(err.Error(), "control_plane.token_file") || !strings.Contains(err.Error(), EnvAgentToken) {
-		t.Errorf("missing token: err = %v, want one naming both sources", err)
-	}
-	empty := filepath.Join(dir, "empty")
-	_ = os.WriteFile(empty, []byte("\n"), 0o600)
-	cfg = DefaultConfig()
-	cfg.ControlPlane.TokenFile = empty
-	if err := cfg.LoadSecrets(env("")); err == nil || !strings.Contains(err.Error(), "empty") {
-		t.Errorf("empty token file: err = %v", err)
 	}
 }

@@ -31,8 +31,8 @@ func TestBlobClientTrustsTheControlPlaneCA(t *testing.T) {
 	defer srv.Close()
 	url := "https://" + ln.Addr().String() + "/blob/x"
 
-	if c, err := blobClient(ControlPlaneConfig{}); err != nil || c != nil {
-		t.Fatalf("without a CA file: %v, %v; want fetch's default client", c, err)
+	if _, err := blobClient(ControlPlaneConfig{TLS: ClientTLS{CAFile: "/nonexistent/ca.crt"}}); err == nil || !strings.Contains(err.Error(), "control_plane.tls.ca_file") {
+		t.Fatalf("missing CA file: %v", err)
 	}
 	good, err := blobClient(ControlPlaneConfig{TLS: ClientTLS{CAFile: ca.File}})
 	if err != nil {

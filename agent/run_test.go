@@ -26,11 +26,27 @@ import (
 	"github.com/nscale/nscale/internal/configfile"
 )
 
-// startKeysCP serves the calls an agent makes at start, and only to the
-// agent token it expects.
-func startKeysCP(t *testing.T, token string) string {
+// startKeysCP serves the calls an agent makes at start over TLS: Enroll
+// for the join token it expects, then the keys to enrolled agents only.
+// It returns the address and the CA.
+func startKeysCP(t *testing.T, joinToken string) (string, *agentapitest.CA) {
 	t.Helper()
-	return agentapitest.Serve(t, agentapitest.NewKeys(t, token))
+	keys := agentapitest.NewKeys(t, "unused")
+	keys.CA = agentapitest.NewCA(t, t.TempDir(), joinToken)
+	return agentapitest.ServeTLS(t, keys, keys.CA), keys.CA
+}
+
+// enrolWith points cfg at a control plane and a join token file holding token.
+func enrolWith(t *testing.T, cfg *Config, addr string, ca *agentapitest.CA, token string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg.ControlPlane.Address = configfile.HostPort(addr)
+	cfg.ControlPlane.TLS.CAFile = ca.File
+	cfg.ControlPlane.Enrolment.JoinTokenFile = filepath.Join(dir, "join-token")
+	cfg.ControlPlane.Enrolment.StateDir = filepath.Join(dir, "state")
+	if err := os.WriteFile(cfg.ControlPlane.Enrolment.JoinTokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readyz(t *testing.T, addr net.Addr) (int, map[string]string) {
@@ -53,8 +69,8 @@ func readyz(t *testing.T, addr net.Addr) (int, map[string]string) {
 	return resp.StatusCode, codes
 }
 
-// TestRun starts the agent against a control plane that refuses its token
-// (never ready) and one that accepts it (ready), and checks the listeners,
+// TestRun starts the agent against a control plane that refuses its join
+// token (never ready) and one that enrols it (ready), and checks the listeners,
 // the socket's mode and its removal at shutdown.
 func TestRun(t *testing.T) {
 	for _, tc := range []struct {
@@ -62,8 +78,8 @@ func TestRun(t *testing.T) {
 		cpToken   string
 		wantReady bool
 	}{
-		{"control plane refuses the agent", "another-token", false},
-		{"control plane answers", "agent-token", true},
+		{"control plane refuses the join token", "another-token", false},
+		{"control plane enrols the agent", "nsj_agent-token", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, err := os.MkdirTemp("", "nsa") // short: socket paths are limited
@@ -77,9 +93,9 @@ func TestRun(t *testing.T) {
 			cfg.Ops.Listen = "127.0.0.1:0"
 			cfg.Flight.Listen = "127.0.0.1:0"
 			cfg.Flight.Socket = sock
-			cfg.ControlPlane.Address = configfile.HostPort(startKeysCP(t, tc.cpToken))
+			addr, ca := startKeysCP(t, tc.cpToken)
+			enrolWith(t, &cfg, addr, ca, "nsj_agent-token")
 			cfg.ShutdownTimeout = 5 * time.Second
-			cfg.AgentToken = []byte("agent-token")
 			a, err := newAgent(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() int { return 1000 })
 			if err != nil {
 				t.Fatal(err)
@@ -115,10 +131,10 @@ func TestRun(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if tc.wantReady && (code != http.StatusOK || comps["control_plane"] != "READY") {
+			if tc.wantReady && (code != http.StatusOK || comps["control_plane"] != "READY" || comps["enrolment"] != "READY") {
 				t.Errorf("readyz = %d %v, want READY", code, comps)
 			}
-			if !tc.wantReady && (code != http.StatusServiceUnavailable || comps["control_plane"] != "NOT_READY") {
+			if !tc.wantReady && (code != http.StatusServiceUnavailable || comps["control_plane"] != "NOT_READY" || comps["enrolment"] != "NOT_READY") {
 				t.Errorf("readyz = %d %v, want NOT_READY", code, comps)
 			}
 
@@ -161,7 +177,8 @@ func TestRunRefusesBusySocketPath(t *testing.T) {
 	cfg.Ops.Listen = "127.0.0.1:0"
 	cfg.Flight.Listen = "127.0.0.1:0"
 	cfg.Flight.Socket = path
-	cfg.AgentToken = []byte("agent-token")
+	addr, ca := startKeysCP(t, "nsj_x")
+	enrolWith(t, &cfg, addr, ca, "nsj_x")
 	a, err := newAgent(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry(), func() int { return 1000 })
 	if err != nil {
 		t.Fatal(err)

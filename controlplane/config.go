@@ -4,11 +4,16 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/nscale/nscale/controlplane/agentca"
+	"github.com/nscale/nscale/controlplane/auth/oidc"
+	"github.com/nscale/nscale/controlplane/enrol/awsiid"
+	"github.com/nscale/nscale/controlplane/enrol/k8s"
 	"github.com/nscale/nscale/controlplane/storage"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/internal/configfile"
@@ -19,13 +24,18 @@ import (
 // Config is the control plane's validated configuration. Build it with
 // DefaultConfig, then a file (configfile.Load), then flags.
 type Config struct {
-	API             APIConfig      `yaml:"api"`
-	Ops             OpsConfig      `yaml:"ops"`
-	Store           StoreConfig    `yaml:"store"`
-	LocalFiles      LocalFiles     `yaml:"local_files"`
-	S3              storage.Config `yaml:"s3"`
-	Catalog         CatalogConfig  `yaml:"catalog"`
-	AgentAPI        AgentAPIConfig `yaml:"agent_api"`
+	API        APIConfig       `yaml:"api"`
+	Ops        OpsConfig       `yaml:"ops"`
+	Store      StoreConfig     `yaml:"store"`
+	LocalFiles LocalFiles      `yaml:"local_files"`
+	S3         storage.Config  `yaml:"s3"`
+	Catalog    CatalogConfig   `yaml:"catalog"`
+	AgentAPI   AgentAPIConfig  `yaml:"agent_api"`
+	AgentCA    agentca.Config  `yaml:"agent_ca"`
+	Enrolment  EnrolmentConfig `yaml:"enrolment"`
+	// OIDC, when set, accepts JWT bearer tokens of one identity provider
+	// for end users, beside nscale's own tokens.
+	OIDC            *oidc.Config   `yaml:"oidc"`
 	Planner         PlannerConfig  `yaml:"planner"`
 	Masking         MaskingConfig  `yaml:"masking"`
 	ReadOnly        bool           `yaml:"read_only"`
@@ -35,8 +45,6 @@ type Config struct {
 	// AdminToken is read from API.AdminTokenFile or NSCALE_ADMIN_TOKEN by
 	// LoadSecrets, never from the config file itself.
 	AdminToken []byte `yaml:"-"`
-	// AgentToken is read from AgentAPI.TokenFile or NSCALE_AGENT_TOKEN.
-	AgentToken []byte `yaml:"-"`
 	// dsnIsSecret marks a DSN read from dsn_file or the environment, where
 	// a password is allowed.
 	dsnIsSecret bool
@@ -83,21 +91,35 @@ type LocalFiles struct {
 	URL string `yaml:"url"`
 }
 
-// AgentAPIConfig is the gRPC listener agents call: planning, deferred URL
-// signing, task reports, ticket keys and the masking key.
+// AgentAPIConfig is the gRPC listener agents call: enrolment, planning,
+// deferred URL signing, task reports, ticket keys and the masking key. It
+// is always TLS; every call but Enroll is mTLS with an agent certificate.
 type AgentAPIConfig struct {
 	Listen configfile.HostPort `yaml:"listen"`
-	// TokenFile holds the shared agent token, created (random, mode 0600)
-	// on first start if missing.
-	TokenFile string `yaml:"token_file"`
 	// URLTTL is the lifetime of each pre-signed URL handed to an agent
 	// (further capped by s3.max_url_ttl and the credentials' expiry).
 	URLTTL time.Duration `yaml:"url_ttl"`
-	// TLS is the gRPC listener's certificate and key (reloaded when they
-	// change); Insecure allows plaintext on an address that is not
-	// loopback, as for the API.
-	TLS      tlsfiles.Files `yaml:"tls"`
-	Insecure bool           `yaml:"insecure"`
+	// TLS is the listener's certificate and key (reloaded when they
+	// change); empty means a certificate from the agent CA for
+	// ServerNames.
+	TLS tlsfiles.Files `yaml:"tls"`
+	// ServerNames are the DNS names and IPs agents dial, for the
+	// certificate the agent CA issues (localhost, 127.0.0.1, ::1 and the
+	// host name are always in it).
+	ServerNames []string `yaml:"server_names"`
+	// RevocationRefresh is how often each replica reads the revoked agents.
+	RevocationRefresh time.Duration `yaml:"revocation_refresh"`
+	// HeartbeatInterval is how often agents report; an agent silent for
+	// LostAfter is LOST in `status --detail`.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	LostAfter         time.Duration `yaml:"lost_after"`
+}
+
+// EnrolmentConfig enables the enrolment methods besides join tokens
+// (always on: an operator creates them).
+type EnrolmentConfig struct {
+	Kubernetes *k8s.Config    `yaml:"kubernetes"`
+	AWSIID     *awsiid.Config `yaml:"aws_iid"`
 }
 
 // PlannerConfig tunes planning and ticket signing.
@@ -149,7 +171,6 @@ type StoreConfig struct {
 const (
 	EnvAdminToken = "NSCALE_ADMIN_TOKEN"
 	EnvStoreDSN   = "NSCALE_STORE_DSN"
-	EnvAgentToken = "NSCALE_AGENT_TOKEN"
 )
 
 // DefaultConfig is the embedded default: SQLite under ./data, loopback only.
@@ -163,7 +184,10 @@ func DefaultConfig() Config {
 		LocalFiles: LocalFiles{Root: "./data/files", KeyFile: "./data/blob.key"},
 		S3:         storage.DefaultConfig(),
 		Catalog:    CatalogConfig{FileListTTL: time.Hour},
-		AgentAPI:   AgentAPIConfig{Listen: "127.0.0.1:7081", TokenFile: "./data/agent.token", URLTTL: 5 * time.Minute},
+		AgentAPI: AgentAPIConfig{Listen: "127.0.0.1:7081", URLTTL: 5 * time.Minute, ServerNames: []string{},
+			RevocationRefresh: 10 * time.Second, HeartbeatInterval: 15 * time.Second, LostAfter: time.Minute},
+		AgentCA: agentca.Config{KeyFile: "./data/agent-ca.key", CertFile: "./data/agent-ca.crt", PreviousCertFiles: []string{},
+			TrustDomain: agentca.DefaultTrustDomain, CertTTL: agentca.DefaultCertTTL},
 		Planner: PlannerConfig{SigningKeyFile: "./data/signing.key", RetiredKeyFiles: []string{},
 			SealingKeyFile: "./data/sealing.key", RetiredSealingKeyFiles: []string{},
 			TaskTTL: 10 * time.Minute, TargetTaskBytes: 128 << 20},
@@ -199,7 +223,7 @@ func (c *Config) Validate() error {
 		addr     configfile.HostPort
 		tls      tlsfiles.Files
 		insecure bool
-	}{{"api", c.API.Listen, c.API.TLS, c.API.Insecure}, {"agent_api", c.AgentAPI.Listen, c.AgentAPI.TLS, c.AgentAPI.Insecure}} {
+	}{{"api", c.API.Listen, c.API.TLS, c.API.Insecure}, {"agent_api", c.AgentAPI.Listen, c.AgentAPI.TLS, true}} {
 		if err := l.tls.Check(l.key + ".tls"); err != nil {
 			errs = append(errs, err)
 		}
@@ -237,6 +261,38 @@ func (c *Config) Validate() error {
 	}
 	if c.AgentAPI.URLTTL < time.Second || c.AgentAPI.URLTTL > 7*24*time.Hour {
 		errs = append(errs, errors.New("agent_api.url_ttl must be between 1s and 168h"))
+	}
+	if err := c.AgentCA.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AgentAPI.RevocationRefresh < time.Second || c.AgentAPI.RevocationRefresh > 10*time.Second {
+		errs = append(errs, fmt.Errorf("agent_api.revocation_refresh %s must be between 1s and 10s (revocation takes effect within three of it)", c.AgentAPI.RevocationRefresh))
+	}
+	if c.AgentAPI.HeartbeatInterval < time.Second {
+		errs = append(errs, errors.New("agent_api.heartbeat_interval must be at least 1s"))
+	}
+	if c.AgentAPI.LostAfter < 2*c.AgentAPI.HeartbeatInterval {
+		errs = append(errs, fmt.Errorf("agent_api.lost_after %s must be at least twice agent_api.heartbeat_interval", c.AgentAPI.LostAfter))
+	}
+	for _, n := range c.AgentAPI.ServerNames {
+		if n == "" || strings.ContainsAny(n, " /:") && net.ParseIP(n) == nil {
+			errs = append(errs, fmt.Errorf("agent_api.server_names: %q is not a DNS name or an IP address", n))
+		}
+	}
+	if k := c.Enrolment.Kubernetes; k != nil {
+		if err := k.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("enrolment.kubernetes: %w", err))
+		}
+	}
+	if a := c.Enrolment.AWSIID; a != nil {
+		if err := a.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("enrolment.aws_iid: %w", err))
+		}
+	}
+	if o := c.OIDC; o != nil {
+		if err := o.WithDefaults().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("oidc: %w", err))
+		}
 	}
 	if c.Planner.SealingKeyFile == "" {
 		errs = append(errs, errors.New("planner.sealing_key_file is required"))
@@ -302,12 +358,6 @@ func (c *Config) LoadSecrets(getenv func(string) string) error {
 			return fmt.Errorf("store.dsn_file: %w", err)
 		}
 		c.Store.DSN, c.dsnIsSecret = strings.TrimSpace(string(b)), true
-	}
-	if v := getenv(EnvAgentToken); v != "" {
-		if len(v) < 16 {
-			return fmt.Errorf("%s is shorter than 16 characters", EnvAgentToken)
-		}
-		c.AgentToken = []byte(v)
 	}
 	if v := getenv(EnvAdminToken); v != "" {
 		if len(v) < 16 {

@@ -4,7 +4,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nscale/nscale/controlplane/auth/oidc"
+	"github.com/nscale/nscale/controlplane/enrol/awsiid"
+	"github.com/nscale/nscale/controlplane/enrol/k8s"
 	"github.com/nscale/nscale/internal/configfile"
 )
 
@@ -39,7 +43,13 @@ func TestValidate(t *testing.T) {
 		{"bad log level", func(c *Config) { c.Log.Level = "loud" }, "log level"},
 		{"no conns", func(c *Config) { c.Store.MaxOpenConns = 0 }, "max_open_conns"},
 		{"plaintext api off loopback", func(c *Config) { c.API.Listen = "0.0.0.0:7080" }, "api.listen 0.0.0.0:7080 is not a loopback address and api.tls is not set"},
-		{"plaintext agent api off loopback", func(c *Config) { c.AgentAPI.Listen = "10.0.0.5:7081" }, "set agent_api.tls.cert_file and agent_api.tls.key_file, or agent_api.insecure: true"},
+		{"agent ca without files", func(c *Config) { c.AgentCA.KeyFile = "" }, "agent_ca.key_file and agent_ca.cert_file are required"},
+		{"revocation too slow", func(c *Config) { c.AgentAPI.RevocationRefresh = time.Minute }, "agent_api.revocation_refresh 1m0s must be between 1s and 10s"},
+		{"lost before two heartbeats", func(c *Config) { c.AgentAPI.LostAfter = 20 * time.Second }, "agent_api.lost_after 20s must be at least twice"},
+		{"bad server name", func(c *Config) { c.AgentAPI.ServerNames = []string{"a b"} }, `agent_api.server_names: "a b"`},
+		{"kubernetes without audience", func(c *Config) { c.Enrolment.Kubernetes = &k8s.Config{} }, "enrolment.kubernetes:"},
+		{"aws_iid without accounts", func(c *Config) { c.Enrolment.AWSIID = &awsiid.Config{} }, "enrolment.aws_iid:"},
+		{"oidc without issuer", func(c *Config) { c.OIDC = &oidc.Config{} }, "oidc:"},
 		{"certificate without key", func(c *Config) { c.API.TLS.CertFile = "/etc/nscale/api.pem" }, "api.tls.cert_file and api.tls.key_file go together"},
 		{"per-principal above the limit", func(c *Config) { c.API.MaxConcurrentRequestsPerPrincipal = 65 }, "api.max_concurrent_requests_per_principal 65 must be between 1 and"},
 	}

@@ -16,10 +16,16 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/nscale/nscale/controlplane/agentca"
 	"github.com/nscale/nscale/controlplane/agentrpc"
 	"github.com/nscale/nscale/controlplane/api"
 	"github.com/nscale/nscale/controlplane/auth"
+	"github.com/nscale/nscale/controlplane/auth/oidc"
 	"github.com/nscale/nscale/controlplane/catalog"
+	"github.com/nscale/nscale/controlplane/enrol"
+	"github.com/nscale/nscale/controlplane/enrol/awsiid"
+	"github.com/nscale/nscale/controlplane/enrol/jointoken"
+	"github.com/nscale/nscale/controlplane/enrol/k8s"
 	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/controlplane/storage"
 	"github.com/nscale/nscale/controlplane/store"
@@ -109,10 +115,6 @@ func (s *Server) Run(ctx context.Context) (err error) {
 		return health.Result{Code: health.Ready, Message: fmt.Sprintf("%s, schema version %d", st.Dialect(), v)}
 	})
 
-	agentTok, err := s.agentToken()
-	if err != nil {
-		return err
-	}
 	signer, err := s.ticketSigner()
 	if err != nil {
 		return err
@@ -149,7 +151,15 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if apiTLS != nil {
 		apiLn = tls.NewListener(apiLn, apiTLS)
 	}
-	agentTLS, err := s.serverTLS("agent_api", s.cfg.AgentAPI.Listen, s.cfg.AgentAPI.TLS, s.cfg.AgentAPI.Insecure)
+	ca, created, err := agentca.Load(s.cfg.AgentCA, nil)
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Warn("created a new agent CA; every replica must share its key and certificate files, and agents trust its certificate",
+			"key_file", s.cfg.AgentCA.KeyFile, "cert_file", s.cfg.AgentCA.CertFile)
+	}
+	agentTLS, err := s.agentTLS(ca)
 	if err != nil {
 		return err
 	}
@@ -166,17 +176,31 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	cat := catalog.New(catalog.Config{Store: st, Objects: objects, LocalRoot: s.cfg.LocalFiles.Root, FileListTTL: s.cfg.Catalog.FileListTTL,
 		Logger: s.log.With("component", "catalog")})
 	users := auth.Chain{auth.AdminToken{Token: token}, auth.UserTokens{Store: cat}}
+	var extra []run.Task
+	if s.cfg.OIDC != nil {
+		o, err := oidc.New(*s.cfg.OIDC, oidc.WithLogger(s.log.With("component", "oidc")), oidc.WithRegisterer(s.reg))
+		if err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+		users = append(users, o)
+		extra = append(extra, run.Task{Name: "oidc", Run: o.Run})
+	}
+	attestors, err := s.attestors(cat)
+	if err != nil {
+		return err
+	}
 	var apiHandler http.Handler = api.New(api.Config{
-		Auth:     users,
-		SQL:      cat,
-		Catalog:  cat,
-		Store:    st,
-		Health:   s.health,
-		Version:  version.String(),
-		Started:  s.started,
-		ReadOnly: s.cfg.ReadOnly,
-		Logger:   s.log.With("component", "api"),
-		Registry: s.reg,
+		Auth:           users,
+		SQL:            cat,
+		Catalog:        cat,
+		Store:          st,
+		Health:         s.health,
+		Version:        version.String(),
+		Started:        s.started,
+		ReadOnly:       s.cfg.ReadOnly,
+		Logger:         s.log.With("component", "api"),
+		Registry:       s.reg,
+		AgentLostAfter: s.cfg.AgentAPI.LostAfter,
 		Limits: api.Limits{MaxBodyBytes: s.cfg.API.MaxBodyBytes, RequestTimeout: s.cfg.API.RequestTimeout,
 			MaxConcurrent: s.cfg.API.MaxConcurrentRequests, MaxConcurrentPerPrincipal: s.cfg.API.MaxConcurrentRequestsPerPrincipal},
 	})
@@ -209,18 +233,15 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, Sealer: sealer, RowGroups: objects,
 		TaskTTL: s.cfg.Planner.TaskTTL, TargetTaskBytes: s.cfg.Planner.TargetTaskBytes})
 	agents, err := agentrpc.New(agentrpc.Config{
-		AgentToken: agentTok, Users: users, Planner: pl, Catalog: cat, Signer: signer, Sealer: sealer,
+		CA: ca, Attestors: attestors, RevocationRefresh: s.cfg.AgentAPI.RevocationRefresh, HeartbeatInterval: s.cfg.AgentAPI.HeartbeatInterval,
+		Users: users, Planner: pl, Catalog: cat, Signer: signer, Sealer: sealer,
 		S3: st3.Signer(), Files: files, LocalRoot: s.cfg.LocalFiles.Root, URLTTL: s.cfg.AgentAPI.URLTTL,
 		MaskingKey: maskKey, Logger: s.log.With("component", "agentrpc"), Registry: s.reg,
 	})
 	if err != nil {
 		return err
 	}
-	grpcOpts := agents.ServerOptions()
-	if agentTLS != nil {
-		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(agentTLS)))
-	}
-	grpcServer := grpc.NewServer(grpcOpts...)
+	grpcServer := grpc.NewServer(append(agents.ServerOptions(), grpc.Creds(credentials.NewTLS(agentTLS)))...)
 	agents.Register(grpcServer)
 	s.health.Register("agent_api", func(context.Context) health.Result {
 		return health.Result{Code: health.Ready, Message: "serving on " + s.agentAddr.String()}
@@ -229,14 +250,16 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	close(s.ready)
 	s.log.Info("control plane starting", "version", version.String(), "store", string(st.Dialect()),
 		"api", s.apiAddr.String(), "ops", s.opsAddr.String(), "agent_api", s.agentAddr.String(), "read_only", s.cfg.ReadOnly,
-		"api_tls", apiTLS != nil, "agent_api_tls", agentTLS != nil)
+		"api_tls", apiTLS != nil, "agent_ca", s.cfg.AgentCA.CertFile, "enrolment", agents.Methods())
 
-	err = run.Group(ctx, s.cfg.ShutdownTimeout,
+	tasks := append([]run.Task{
 		run.Task{Name: "api", Run: (&httpserver.Server{Name: "api", Listener: apiLn, Handler: apiHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout,
 			ReadTimeout: s.cfg.API.ReadTimeout, IdleTimeout: s.cfg.API.IdleTimeout}).Run},
 		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: opsLn, Handler: opsHandler, Logger: s.log, ShutdownTimeout: s.cfg.ShutdownTimeout}).Run},
 		run.Task{Name: "agent_api", Run: serveGRPC(grpcServer, agentLn, s.cfg.ShutdownTimeout)},
-	)
+		run.Task{Name: "revocations", Run: agents.Run},
+	}, extra...)
+	err = run.Group(ctx, s.cfg.ShutdownTimeout, tasks...)
 	if err == nil {
 		s.log.Info("control plane stopped")
 	}
@@ -313,17 +336,47 @@ func (s *Server) adminToken() ([]byte, error) {
 	return tok, err
 }
 
-// agentToken is adminToken for the agent credential.
-func (s *Server) agentToken() ([]byte, error) {
-	if len(s.cfg.AgentToken) > 0 {
-		return s.cfg.AgentToken, nil
+// agentTLS serves the agent API with the operator's certificate files
+// when set, else with a certificate of the agent CA for
+// agent_api.server_names and the loopback names.
+func (s *Server) agentTLS(ca *agentca.CA) (*tls.Config, error) {
+	if s.cfg.AgentAPI.TLS.Enabled() {
+		r, err := tlsfiles.NewReloader(s.cfg.AgentAPI.TLS, s.log.With("component", "agent_api"))
+		if err != nil {
+			return nil, fmt.Errorf("agent_api.tls: %w", err)
+		}
+		return agentrpc.ServerTLS(r.GetCertificate), nil
 	}
-	if s.cfg.AgentAPI.TokenFile == "" {
-		return nil, fmt.Errorf("no agent token: set agent_api.token_file or %s", EnvAgentToken)
+	names := []string{"localhost", "127.0.0.1", "::1"}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		names = append(names, h)
 	}
-	tok, created, err := loadOrCreateToken(s.cfg.AgentAPI.TokenFile, "agent_api.token_file")
-	if created {
-		s.log.Warn("created a new agent token file; give it to agents only", "file", s.cfg.AgentAPI.TokenFile)
+	if host, _, err := net.SplitHostPort(string(s.cfg.AgentAPI.Listen)); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+			names = append(names, host)
+		}
 	}
-	return tok, err
+	ca.SetServerNames(append(names, s.cfg.AgentAPI.ServerNames...))
+	return agentrpc.ServerTLS(ca.GetCertificate), nil
+}
+
+// attestors are the enabled enrolment methods: join tokens always, the
+// Kubernetes and EC2 ones when configured.
+func (s *Server) attestors(cat *catalog.Service) (map[string]enrol.Attestor, error) {
+	out := map[string]enrol.Attestor{enrol.JoinToken: jointoken.Attestor{Store: cat}}
+	if c := s.cfg.Enrolment.Kubernetes; c != nil {
+		a, err := k8s.Open(*c)
+		if err != nil {
+			return nil, fmt.Errorf("enrolment.kubernetes: %w", err)
+		}
+		out[enrol.Kubernetes] = a
+	}
+	if c := s.cfg.Enrolment.AWSIID; c != nil {
+		a, err := awsiid.New(*c, nil)
+		if err != nil {
+			return nil, fmt.Errorf("enrolment.aws_iid: %w", err)
+		}
+		out[enrol.AWSIID] = a
+	}
+	return out, nil
 }

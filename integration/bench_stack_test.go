@@ -164,7 +164,8 @@ func startBenchStack(tb testing.TB, agentEnv ...string) *benchStack {
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}, agentEnv...)
 	s.agent = startPath(tb, benchBinary(tb, "nscale-agent"), agentDir, env, "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
 		"--flight-listen", "127.0.0.1:0", "--socket", "",
-		"--control-plane", m["agent_api"].(string), "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"),
+		"--control-plane", m["agent_api"].(string), "--control-plane-ca-file", filepath.Join(s.dir, "data", "agent-ca.crt"),
+		"--join-token-file", joinTokenFile(tb, "http://"+s.api, s.adminFile, agentDir), "--state-dir", "",
 		"--shutdown-timeout", "5s")
 	am := s.agent.waitLog(tb, "agent starting", 60*time.Second)
 	s.flight = am["flight"].(string)

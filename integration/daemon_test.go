@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nscale/nscale/internal/tlsfiles/tlstest"
 )
 
 var binDir string
@@ -205,7 +207,12 @@ func TestSIGTERMStopsEachDaemonWithExitZero(t *testing.T) {
 		d.waitLog(t, "control plane stopped", time.Second)
 	})
 	t.Run("agent", func(t *testing.T) {
-		d := start(t, t.TempDir(), []string{"NSCALE_AGENT_TOKEN=agent-token-for-a-lone-agent"}, "nscale-agent", "run", "--allow-root",
+		// No control plane answers: the agent keeps trying to enrol and
+		// still stops at once.
+		dir := t.TempDir()
+		ca := tlstest.NewCA(t, dir, "lone")
+		d := start(t, dir, nil, "nscale-agent", "run", "--allow-root", "--control-plane-ca-file", ca.File,
+			"--join-token-file", filepath.Join(dir, "join-token"), "--state-dir", "",
 			"--ops-listen", "127.0.0.1:0", "--flight-listen", "127.0.0.1:0", "--socket", "", "--shutdown-timeout", "5s")
 		d.waitLog(t, "agent starting", 60*time.Second)
 		if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {

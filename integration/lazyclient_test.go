@@ -89,7 +89,13 @@ func TestClientsThatStopReading(t *testing.T) {
 // waitFor polls cond every 50 ms for up to 15 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	waitUntil(t, what, 15*time.Second, cond)
+}
+
+// waitUntil polls cond every 50 ms for up to d.
+func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)

@@ -35,6 +35,39 @@ type stack struct {
 	ca        *tlstest.CA // the CA of the control plane's certificates
 	caFile    string      // its bundle
 	maskKey   []byte      // the deployment masking key (hex decoded)
+	agentArgs []string    // how the agent was started (restart tests)
+	cpArgs    []string    // how the control plane was started, on its bound addresses
+	cpEnv     []string
+}
+
+// restartControlPlane stops the control plane and starts it again on the
+// same addresses, store and keys.
+func (s *stack) restartControlPlane(t *testing.T) {
+	t.Helper()
+	_ = s.cp.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.cp.exit(t, 15*time.Second); code != 0 {
+		t.Fatalf("control plane exit %d after SIGTERM:\n%s", code, s.cp.log())
+	}
+	s.cp, _, _ = startControlPlane(t, s.dir, s.cpEnv, s.cpArgs...)
+}
+
+// joinTokenFile makes a join token for uses agents and writes it to a file
+// in dir, as a node's bootstrap would.
+func (s *stack) joinTokenFile(t *testing.T, dir string, uses int) string {
+	t.Helper()
+	out, errOut, code := s.ctl(t, s.adminFile, "agents", "join-token", "create", "--ttl", "10m", "--uses", fmt.Sprint(uses))
+	if code != 0 {
+		t.Fatalf("join-token create exit %d: %s", code, errOut)
+	}
+	f, err := os.CreateTemp(dir, "join-token-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(strings.Fields(out)[0] + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	return f.Name()
 }
 
 type stackOptions struct {
@@ -66,9 +99,11 @@ func startStack(t *testing.T, o stackOptions) *stack {
 		"--agent-api-tls-cert-file", agentCert, "--agent-api-tls-key-file", agentKey}, o.cpArgs...)
 	var ops string
 	s.cp, s.api, ops = startControlPlane(t, s.dir, o.env, args...)
-	_ = ops
 	m := s.cp.waitLog(t, "control plane starting", time.Second)
 	agentAPI := m["agent_api"].(string)
+	// A restart keeps the addresses (later flags win).
+	s.cpEnv = o.env
+	s.cpArgs = append(args, "--api-listen", s.api, "--ops-listen", ops, "--agent-api-listen", agentAPI)
 	s.adminFile = filepath.Join(s.dir, "data", "admin.token")
 
 	agentDir := filepath.Join(s.dir, "agent")
@@ -77,10 +112,13 @@ func startStack(t *testing.T, o stackOptions) *stack {
 	}
 	// The agent gets a bare environment: it needs no cloud credential, and
 	// whatever the test runner's environment holds must not reach it.
+	// It enrols with a join token the admin made, as a node bootstrap would.
 	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + agentDir}
-	s.agent = startEnv(t, agentDir, agentEnv, "nscale-agent", "run", "--allow-root", "--ops-listen", "127.0.0.1:0",
+	s.agentArgs = []string{"run", "--allow-root", "--ops-listen", "127.0.0.1:0",
 		"--flight-listen", "127.0.0.1:0", "--socket", filepath.Join(agentDir, "agent.sock"),
-		"--control-plane", agentAPI, "--control-plane-ca-file", s.caFile, "--agent-token-file", filepath.Join(s.dir, "data", "agent.token"), "--shutdown-timeout", "5s")
+		"--control-plane", agentAPI, "--control-plane-ca-file", s.caFile, "--join-token-file", s.joinTokenFile(t, agentDir, 1),
+		"--state-dir", filepath.Join(agentDir, "state"), "--node-name", "node-1", "--shutdown-timeout", "5s"}
+	s.agent = startEnv(t, agentDir, agentEnv, "nscale-agent", s.agentArgs...)
 	am := s.agent.waitLog(t, "agent starting", 60*time.Second)
 	s.flight = am["flight"].(string)
 	s.agentOps = am["ops"].(string)

@@ -104,7 +104,7 @@ func TestTLS(t *testing.T) {
 		a := startEnv(t, dir, []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, "nscale-agent", "run", "--allow-root",
 			"--ops-listen", "127.0.0.1:0", "--flight-listen", "127.0.0.1:0", "--socket", "",
 			"--control-plane", m["agent_api"].(string), "--control-plane-ca-file", other.File,
-			"--agent-token-file", filepath.Join(s.dir, "data", "agent.token"), "--shutdown-timeout", "2s")
+			"--join-token-file", s.joinTokenFile(t, dir, 1), "--state-dir", "", "--shutdown-timeout", "2s")
 		am := a.waitLog(t, "agent starting", 30*time.Second)
 		time.Sleep(2 * time.Second)
 		if code, _ := httpGet("http://" + am["ops"].(string) + "/readyz"); code != 503 {
@@ -124,9 +124,9 @@ func TestPlaintextOffLoopbackRefused(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "api.listen 0.0.0.0:0 is not a loopback address and api.tls is not set") {
 		t.Errorf("control plane: exit %d: %s", code, errOut)
 	}
-	_, errOut, code = runCmd(t, dir, []string{"NSCALE_AGENT_TOKEN=t0ken"}, "nscale-agent", "run", "--allow-root",
+	_, errOut, code = runCmd(t, dir, nil, "nscale-agent", "run", "--allow-root", "--control-plane-ca-file", "",
 		"--ops-listen", "127.0.0.1:0", "--flight-listen", "127.0.0.1:0", "--socket", "", "--control-plane", "10.255.255.1:7081")
-	if code != 2 || !strings.Contains(errOut, "control_plane.tls.ca_file is not set") {
+	if code != 2 || !strings.Contains(errOut, "control_plane.tls.ca_file is required") {
 		t.Errorf("agent: exit %d: %s", code, errOut)
 	}
 }

@@ -57,8 +57,14 @@ if [ "$(id -u)" = 0 ]; then
   ROOTFLAG=(--allow-root)
   echo "== running as root: starting the agent with --allow-root (on a real node it runs as its own user)"
 fi
+# The agent enrols with a one-time join token (a node's bootstrap does this
+# on a real cluster) and trusts the control plane's agent CA, which it
+# created on first start.
+"$BIN/nscalectl" --server "http://$API" --token-file data/admin.token agents join-token create --ttl 10m \
+  | head -1 > data/join-token
 "$BIN/nscale-agent" run "${ROOTFLAG[@]}" --flight-listen "$FLIGHT" --ops-listen "$AGENT_OPS" \
-  --socket "$DIR/agent.sock" --control-plane "$AGENT_API" --agent-token-file data/agent.token \
+  --socket "$DIR/agent.sock" --control-plane "$AGENT_API" --control-plane-ca-file data/agent-ca.crt \
+  --join-token-file data/join-token --state-dir "$DIR/agent-state" --node-name demo-node \
   --log-format text >agent.log 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do

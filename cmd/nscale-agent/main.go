@@ -32,10 +32,15 @@ Flags of run:
   --flight-listen HOST:PORT  Flight SQL on TCP, loopback only; "" disables (flight.listen)
   --socket PATH              Flight SQL on a unix socket; "" disables (flight.socket)
   --control-plane HOST:PORT  the control plane's agent API (control_plane.address)
-  --agent-token-file FILE    the agent's credential (control_plane.token_file);
-                             NSCALE_AGENT_TOKEN takes precedence
-  --control-plane-ca-file FILE  CA bundle verifying the control plane's TLS
-                             certificate; turns TLS on (control_plane.tls.ca_file)
+  --control-plane-ca-file FILE  CA bundle verifying the control plane's agent API
+                             (control_plane.tls.ca_file; its agent_ca.cert_file)
+  --enrolment-method M       join_token, kubernetes or aws_iid (control_plane.enrolment.method)
+  --join-token-file FILE     join token to enrol with (control_plane.enrolment.join_token_file)
+  --kubernetes-token-file FILE  projected service-account token
+                             (control_plane.enrolment.kubernetes_token_file)
+  --state-dir DIR            keeps the agent key and certificate across restarts;
+                             "" keeps them in memory (control_plane.enrolment.state_dir)
+  --node-name NAME           the node this agent runs on (control_plane.enrolment.node_name)
   --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
   --shutdown-timeout DUR     graceful shutdown bound (shutdown_timeout)
   --log-level LEVEL          debug, info, warn, error (log.level)
@@ -111,10 +116,18 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 		overrides = append(overrides, func(c *agent.Config) { c.ControlPlane.TLS.CAFile = v })
 		return nil
 	})
-	fs.Func("agent-token-file", "", func(v string) error {
-		overrides = append(overrides, func(c *agent.Config) { c.ControlPlane.TokenFile = v })
-		return nil
-	})
+	for flagName, field := range map[string]func(*agent.Config) *string{
+		"enrolment-method":      func(c *agent.Config) *string { return &c.ControlPlane.Enrolment.Method },
+		"join-token-file":       func(c *agent.Config) *string { return &c.ControlPlane.Enrolment.JoinTokenFile },
+		"kubernetes-token-file": func(c *agent.Config) *string { return &c.ControlPlane.Enrolment.KubernetesTokenFile },
+		"state-dir":             func(c *agent.Config) *string { return &c.ControlPlane.Enrolment.StateDir },
+		"node-name":             func(c *agent.Config) *string { return &c.ControlPlane.Enrolment.NodeName },
+	} {
+		fs.Func(flagName, "", func(v string) error {
+			overrides = append(overrides, func(c *agent.Config) { *field(c) = v })
+			return nil
+		})
+	}
 	fs.Func("shutdown-timeout", "", func(v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -150,8 +163,6 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 	}
 	cfg.AllowRoot = *allowRoot
 	cfg.AllowNonLoopback = *allowNonLoopback
-	// Reported after the root refusal, which matters more.
-	secretsErr := cfg.LoadSecrets(getenv)
 	log, err := logging.New(stderr, cfg.Log, redact.String)
 	if err != nil {
 		fmt.Fprintf(stderr, "nscale-agent: %v\n", err)
@@ -161,9 +172,6 @@ func runCmd(ctx context.Context, args []string, stderr io.Writer, getenv func(st
 	switch {
 	case errors.Is(err, agent.ErrRoot):
 		fmt.Fprintf(stderr, "nscale-agent: %v\n", err)
-		return 2
-	case secretsErr != nil:
-		fmt.Fprintf(stderr, "nscale-agent: invalid configuration: %v\n", secretsErr)
 		return 2
 	case err != nil:
 		fmt.Fprintf(stderr, "nscale-agent: invalid configuration: %v\n", err)

@@ -74,7 +74,7 @@ Usage:
 
 Configuration is built from defaults, then --config FILE (YAML, strict), then
 flags. Secrets come only from files or the environment: NSCALE_ADMIN_TOKEN,
-NSCALE_STORE_DSN, NSCALE_AGENT_TOKEN.
+NSCALE_STORE_DSN.
 
 Flags:
   --config FILE              YAML configuration file
@@ -82,7 +82,8 @@ Flags:
   --api-listen HOST:PORT     REST admin API listener (api.listen)
   --ops-listen HOST:PORT     /livez /readyz /metrics listener (ops.listen)
   --agent-api-listen HOST:PORT  gRPC API for agents (agent_api.listen)
-  --agent-token-file FILE    shared agent token file (agent_api.token_file)
+  --agent-ca-key-file FILE   key of the CA that signs agent certificates (agent_ca.key_file)
+  --agent-ca-cert-file FILE  its certificate, the one agents trust (agent_ca.cert_file)
   --api-tls-cert-file FILE   TLS certificate chain of the API and /blob/ (api.tls.cert_file)
   --api-tls-key-file FILE    its key (api.tls.key_file)
   --agent-api-tls-cert-file FILE  TLS certificate chain of the agent API (agent_api.tls.cert_file)
@@ -133,7 +134,8 @@ func loadConfig(args []string, getenv func(string) string) (controlplane.Config,
 		c.AgentAPI.Listen = configfile.HostPort(v)
 		return configfile.CheckHostPort(v)
 	})
-	set("agent-token-file", func(c *controlplane.Config, v string) error { c.AgentAPI.TokenFile = v; return nil })
+	set("agent-ca-key-file", func(c *controlplane.Config, v string) error { c.AgentCA.KeyFile = v; return nil })
+	set("agent-ca-cert-file", func(c *controlplane.Config, v string) error { c.AgentCA.CertFile = v; return nil })
 	set("api-tls-cert-file", func(c *controlplane.Config, v string) error { c.API.TLS.CertFile = v; return nil })
 	set("api-tls-key-file", func(c *controlplane.Config, v string) error { c.API.TLS.KeyFile = v; return nil })
 	set("agent-api-tls-cert-file", func(c *controlplane.Config, v string) error { c.AgentAPI.TLS.CertFile = v; return nil })

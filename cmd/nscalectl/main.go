@@ -27,6 +27,10 @@ Commands:
   explain --user U DB.TABLE
                       what U gets from DB.TABLE (columns, masks, row filter) and why
   tokens create --user U [--ttl 24h] [--name N] | list [--user U] | revoke ID
+  agents list | revoke ID
+                      the agent registry: node, method, version, listeners, last heartbeat, state
+  agents join-token create [--ttl 1h] [--uses N] [--comment T] | list | revoke ID
+                      one-time (or N-use) tokens that enrol agents; the secret is shown once
   users create|list|show|delete NAME | set-attribute USER K=V | delete-attribute USER K
   groups create|list|show|delete NAME | add-member|remove-member GROUP user:NAME|group:NAME
   databases | tables DB | grants [--table DB.T]
@@ -99,6 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		"sql":       sqlCmd,
 		"explain":   explainCmd,
 		"tokens":    tokensCmd,
+		"agents":    agentsCmd,
 		"users":     principalCmd("user"),
 		"groups":    principalCmd("group"),
 		"audit":     auditCmd,

@@ -51,6 +51,10 @@ func statusCmd(ctx context.Context, c *apiclient.Client, g globals, args []strin
 		for _, c := range st.Components {
 			fmt.Fprintf(tw, "%s\t%s\t%.1fms\t%s\t%s\n", c.Name, c.Code, c.ElapsedMS, c.Timestamp.Format(time.RFC3339), c.Message)
 		}
+		if len(st.Agents) > 0 {
+			fmt.Fprintln(tw)
+			agentTable(tw, st.Agents)
+		}
 	}
 	return tw.Flush()
 }

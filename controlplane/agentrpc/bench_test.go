@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,9 +18,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/nscale/nscale/controlplane/agentrpc"
 	"github.com/nscale/nscale/controlplane/auth"
@@ -32,8 +28,6 @@ import (
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/taskplan"
 )
-
-const benchAgentToken = "bench-agent-token-0123456789"
 
 // planBench is a control plane's agent API on loopback gRPC over SQLite,
 // with a table sales.tx whose file list is written straight into the store.
@@ -110,28 +104,18 @@ func newPlanBench(b testing.TB, nFiles int, o planOptions) *planBench {
 		b.Fatal(err)
 	}
 	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, TargetTaskBytes: o.targetTaskBytes})
+	ca := newCA(b, nil)
 	svc, err := agentrpc.New(agentrpc.Config{
-		AgentToken: []byte(benchAgentToken), Users: auth.UserTokens{Store: cat},
+		CA: ca, Attestors: attestors(cat), Users: auth.UserTokens{Store: cat},
 		Planner: pl, Catalog: cat, Signer: signer, MaskingKey: bytes.Repeat([]byte{9}, 32), Registry: prometheus.NewRegistry(), Now: o.now,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := grpc.NewServer(svc.ServerOptions()...)
-	svc.Register(srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go srv.Serve(ln)
-	b.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { conn.Close() })
-	return &planBench{client: agentapi.NewAgentClient(conn), token: bob, sql: "SELECT id, email, amount FROM sales.tx"}
+	addr := serve(b, svc, ca)
+	cert, _ := enrolWith(b, dial(b, addr, ca, nil), cat, "bench")
+	client := dial(b, addr, ca, &cert)
+	return &planBench{client: client, token: bob, sql: "SELECT id, email, amount FROM sales.tx"}
 }
 
 // planTiming is one Plan stream as the agent sees it.
@@ -146,7 +130,7 @@ type planTiming struct {
 // that breaks the contract (header first, then ticket pages, then exactly
 // one totals message with the number of tickets sent) is an error.
 func (p *planBench) plan() (planTiming, error) {
-	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+benchAgentToken)
+	ctx := context.Background()
 	var t planTiming
 	begin := time.Now()
 	stream, err := p.client.Plan(ctx, &agentapi.PlanRequest{UserToken: p.token, Sql: p.sql})

@@ -12,6 +12,9 @@ type metrics struct {
 	rowsReturned prometheus.Counter
 	bytesRead    prometheus.Counter
 	taskSeconds  prometheus.Histogram
+	enrolments   *prometheus.CounterVec
+	renewals     *prometheus.CounterVec
+	agentRefused *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,9 +37,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Object bytes agents reported reading."}),
 		taskSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "nscale_controlplane_task_seconds",
 			Help: "Task durations reported by agents.", Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 12)}),
+		enrolments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nscale_controlplane_agent_enrolments_total",
+			Help: "Agent enrolments by method and result code."}, []string{"method", "code"}),
+		renewals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nscale_controlplane_agent_renewals_total",
+			Help: "Agent certificate renewals by result code."}, []string{"code"}),
+		agentRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "nscale_controlplane_agent_refused_total",
+			Help: "Agent calls refused before reaching a method, by reason (no_tls, no_certificate, bad_certificate, revoked, revocations_stale)."}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.calls, m.planSeconds, m.tasksPlanned, m.urlsSigned, m.urlsRefused, m.taskReports, m.rowsReturned, m.bytesRead, m.taskSeconds)
+		reg.MustRegister(m.calls, m.planSeconds, m.tasksPlanned, m.urlsSigned, m.urlsRefused, m.taskReports, m.rowsReturned, m.bytesRead, m.taskSeconds,
+			m.enrolments, m.renewals, m.agentRefused)
 	}
 	return m
 }

@@ -35,8 +35,7 @@ const PageInterval = 10 * time.Millisecond
 // (full pages, or whatever PageInterval has gathered), then the totals.
 // Every plan, refused or not, is audited as query.plan.
 func (s *Service) Plan(req *agentapi.PlanRequest, stream agentapi.Agent_PlanServer) error {
-	ctx := stream.Context()
-	user, err := s.user(ctx, req.GetUserToken())
+	ctx, user, err := s.userCtx(stream.Context(), req.GetUserToken())
 	if err != nil {
 		return err
 	}
@@ -164,7 +163,7 @@ func maskString(m *sqlsubset.Mask) string {
 
 // Catalog lists what the user may see, for Flight SQL metadata.
 func (s *Service) Catalog(ctx context.Context, req *agentapi.CatalogRequest) (*agentapi.CatalogResponse, error) {
-	user, err := s.user(ctx, req.GetUserToken())
+	ctx, user, err := s.userCtx(ctx, req.GetUserToken())
 	if err != nil {
 		return nil, err
 	}

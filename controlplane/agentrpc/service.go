@@ -2,9 +2,10 @@
 // (internal/agentapi): user authentication, planning, deferred URL signing,
 // task reports, ticket keys, the masking key and the user's catalog view.
 //
-// Every call must carry the agent credential ("authorization: Bearer
-// <agent token>"); calls on behalf of a user carry the user's token in the
-// request too, and both are checked. The agent is trusted to relay, never
+// Every call but Enroll must come over mTLS with a certificate the
+// control plane's agent CA signed for an enrolled, unrevoked agent; calls
+// on behalf of a user carry the user's token in the request too, and both
+// are checked. The agent is trusted to relay, never
 // to decide: the user is authenticated here, policy is evaluated here, and
 // URLs are only signed for objects named by a ticket this control plane
 // signed and that has not expired.
@@ -12,8 +13,6 @@ package agentrpc
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"strings"
@@ -22,11 +21,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/nscale/nscale/controlplane/agentca"
 	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/catalog"
+	"github.com/nscale/nscale/controlplane/enrol"
 	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
@@ -37,16 +37,27 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultURLTTL   = 5 * time.Minute
-	DefaultPageSize = 256
-	MaxPageSize     = 10_000
+	DefaultURLTTL = 5 * time.Minute
+	// DefaultRevocationRefresh keeps revocation within 30 s on every replica.
+	DefaultRevocationRefresh = 10 * time.Second
+	DefaultHeartbeatInterval = 15 * time.Second
+	DefaultPageSize          = 256
+	MaxPageSize              = 10_000
 )
 
 // Config wires a Service. Everything but Logger, Registry, S3, Files and
 // Now is required.
 type Config struct {
-	// AgentToken is the shared agent credential.
-	AgentToken []byte
+	// CA signs and verifies agent certificates.
+	CA *agentca.CA
+	// Attestors enrol agents, by method name.
+	Attestors map[string]enrol.Attestor
+	// RevocationRefresh is how often the revoked agents are read from the
+	// store (0: DefaultRevocationRefresh); a copy three times older fails
+	// agent calls closed.
+	RevocationRefresh time.Duration
+	// HeartbeatInterval is what agents are told to keep (0: DefaultHeartbeatInterval).
+	HeartbeatInterval time.Duration
 	// Users authenticates end users' tokens.
 	Users   auth.Authenticator
 	Planner *planner.Planner
@@ -73,17 +84,18 @@ type Config struct {
 // Service implements agentapi.AgentServer.
 type Service struct {
 	agentapi.UnimplementedAgentServer
-	cfg      Config
-	tokenSum [sha256.Size]byte
-	log      *slog.Logger
-	m        *metrics
-	now      func() time.Time
+	cfg        Config
+	log        *slog.Logger
+	m          *metrics
+	now        func() time.Time
+	revoked    revocations
+	refusalLog logLimiter
 }
 
 // New checks cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
-	if len(cfg.AgentToken) < 16 {
-		return nil, apierr.New(apierr.InvalidArgument, "agent token must be at least 16 characters")
+	if cfg.CA == nil {
+		return nil, apierr.New(apierr.InvalidArgument, "agentrpc: CA is required")
 	}
 	if cfg.Users == nil || cfg.Planner == nil || cfg.Catalog == nil || cfg.Signer == nil {
 		return nil, apierr.New(apierr.InvalidArgument, "agentrpc: Users, Planner, Catalog and Signer are required")
@@ -94,7 +106,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.URLTTL <= 0 {
 		cfg.URLTTL = DefaultURLTTL
 	}
-	s := &Service{cfg: cfg, tokenSum: sha256.Sum256(cfg.AgentToken), log: cfg.Logger, now: cfg.Now}
+	if cfg.RevocationRefresh <= 0 {
+		cfg.RevocationRefresh = DefaultRevocationRefresh
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, now: cfg.Now}
+	s.revoked.staleAfter = 3 * cfg.RevocationRefresh
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -113,7 +132,8 @@ func (s *Service) Register(srv *grpc.Server) { agentapi.RegisterAgentServer(srv,
 func (s *Service) ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-			if err := s.checkAgent(ctx); err != nil {
+			ctx, err := s.checkAgent(ctx, info.FullMethod)
+			if err != nil {
 				s.m.calls.WithLabelValues(method(info.FullMethod), string(apierr.CodeOf(err))).Inc()
 				return nil, apierr.GRPCStatus(err)
 			}
@@ -122,11 +142,12 @@ func (s *Service) ServerOptions() []grpc.ServerOption {
 			return resp, apierr.GRPCStatus(err)
 		}),
 		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-			if err := s.checkAgent(ss.Context()); err != nil {
+			ctx, err := s.checkAgent(ss.Context(), info.FullMethod)
+			if err != nil {
 				s.m.calls.WithLabelValues(method(info.FullMethod), string(apierr.CodeOf(err))).Inc()
 				return apierr.GRPCStatus(err)
 			}
-			err := h(srv, ss)
+			err = h(srv, &identifiedStream{ServerStream: ss, ctx: ctx})
 			s.finish(info.FullMethod, err)
 			return apierr.GRPCStatus(err)
 		}),
@@ -156,47 +177,38 @@ func method(full string) string {
 	return full
 }
 
-// checkAgent compares the bearer token with the agent token in constant
-// time (over hashes, so the length is hidden too).
-func (s *Service) checkAgent(ctx context.Context) error {
-	tok := bearer(ctx)
-	if tok == "" {
-		return apierr.New(apierr.Unauthenticated, "missing agent credential: send authorization: Bearer <agent token>")
-	}
-	sum := sha256.Sum256([]byte(tok))
-	if subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) != 1 {
-		return apierr.New(apierr.Unauthenticated, "invalid agent credential")
-	}
-	return nil
+// identifiedStream carries the verified agent in its context.
+type identifiedStream struct {
+	grpc.ServerStream
+	ctx context.Context
 }
 
-func bearer(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-			return strings.TrimSpace(v[7:])
-		}
-	}
-	return ""
-}
+func (s *identifiedStream) Context() context.Context { return s.ctx }
 
 // user authenticates an end user's token. The bootstrap admin token is for
 // administration, not a catalog user: it reads no data.
 func (s *Service) user(ctx context.Context, token string) (string, error) {
+	_, user, err := s.userCtx(ctx, token)
+	return user, err
+}
+
+// userCtx is user, and ctx with the principal, whose groups (an OIDC
+// token's) policy evaluates beside the user's memberships.
+func (s *Service) userCtx(ctx context.Context, token string) (context.Context, string, error) {
 	if token == "" {
-		return "", apierr.New(apierr.Unauthenticated, "missing user credential")
+		return ctx, "", apierr.New(apierr.Unauthenticated, "missing user credential")
 	}
 	p, err := s.cfg.Users.Authenticate(ctx, token)
 	if err != nil {
 		if apierr.Is(err, apierr.Unauthenticated) {
-			return "", apierr.New(apierr.Unauthenticated, "invalid user credential")
+			return ctx, "", apierr.New(apierr.Unauthenticated, "invalid user credential")
 		}
-		return "", err
+		return ctx, "", err
 	}
 	if p.Bootstrap || p.User == "" {
-		return "", apierr.New(apierr.PermissionDenied, "the bootstrap admin token reads no data; create a user with nscalectl and use its token")
+		return ctx, "", apierr.New(apierr.PermissionDenied, "the bootstrap admin token reads no data; create a user with nscalectl and use its token")
 	}
-	return p.User, nil
+	return auth.WithPrincipal(ctx, p), p.User, nil
 }
 
 // cancelled reports an error caused by the caller cancelling the call.

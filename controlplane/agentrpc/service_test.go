@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,13 +16,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
+	"github.com/nscale/nscale/controlplane/agentca"
 	"github.com/nscale/nscale/controlplane/agentrpc"
 	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/catalog"
+	"github.com/nscale/nscale/controlplane/enrol"
 	"github.com/nscale/nscale/controlplane/planner"
 	"github.com/nscale/nscale/controlplane/store"
 	"github.com/nscale/nscale/controlplane/store/storetest"
@@ -34,14 +32,18 @@ import (
 	"github.com/nscale/nscale/presign"
 )
 
-const agentToken = "agent-token-0123456789abcdef"
-
 var adminP = auth.Principal{Bootstrap: true}
 
 type env struct {
-	dbPath     string // the SQLite store's file
-	blobRoot   string // local_files.root
-	client     agentapi.AgentClient
+	dbPath     string               // the SQLite store's file
+	blobRoot   string               // local_files.root
+	client     agentapi.AgentClient // an enrolled agent's
+	anon       agentapi.AgentClient // TLS without a client certificate
+	ca         *agentca.CA
+	svc        *agentrpc.Service
+	pl         *planner.Planner
+	files      presign.Signer
+	addr       string
 	cat        *catalog.Service
 	signer     *taskplan.Signer
 	carol      string // carol's user token
@@ -49,6 +51,7 @@ type env struct {
 	maskingKey []byte
 	blob       *httptest.Server
 	now        *time.Time
+	caNow      *time.Time
 }
 
 var fileBodies = map[string]string{
@@ -105,35 +108,44 @@ func newEnv(t *testing.T) *env {
 	}
 	now := time.Now()
 	e := &env{blobRoot: root, dbPath: stCfg.DSN, cat: cat, signer: signer, carol: carol, admin: "bootstrap-admin-token-0123", maskingKey: bytes.Repeat([]byte{9}, 32), blob: blob, now: &now}
-	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, TargetTaskBytes: 1})
+	e.pl = planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, TargetTaskBytes: 1})
+	e.files = files
+	// The CA has its own clock: tests move e.now to expire tickets.
+	caNow := now
+	e.caNow = &caNow
+	ca := newCA(t, func() time.Time { return *e.caNow })
+	svc := newService(t, e, ca)
+	e.ca, e.svc = ca, svc
+	e.addr = serve(t, svc, ca)
+	e.anon = dial(t, e.addr, ca, nil)
+	cert, _ := enrolWith(t, e.anon, cat, "node-1")
+	e.client = dial(t, e.addr, ca, &cert)
+	return e
+}
+
+// newService is the agent API of e's control plane with CA ca.
+func newService(t *testing.T, e *env, ca *agentca.CA) *agentrpc.Service {
+	t.Helper()
+	return newServiceWith(t, e, ca, attestors(e.cat))
+}
+
+// newServiceWith is newService with other enrolment methods.
+func newServiceWith(t *testing.T, e *env, ca *agentca.CA, att map[string]enrol.Attestor) *agentrpc.Service {
+	t.Helper()
 	svc, err := agentrpc.New(agentrpc.Config{
-		AgentToken: []byte(agentToken), Users: auth.Chain{auth.AdminToken{Token: []byte(e.admin)}, auth.UserTokens{Store: cat}},
-		Planner: pl, Catalog: cat, Signer: signer, Files: files, LocalRoot: root, URLTTL: time.Minute,
+		CA: ca, Attestors: att, Users: auth.Chain{auth.AdminToken{Token: []byte(e.admin)}, auth.UserTokens{Store: e.cat}},
+		Planner: e.pl, Catalog: e.cat, Signer: e.signer, Files: e.files, LocalRoot: e.blobRoot, URLTTL: time.Minute,
 		MaskingKey: e.maskingKey, Registry: prometheus.NewRegistry(), Now: func() time.Time { return *e.now },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer(svc.ServerOptions()...)
-	svc.Register(srv)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	e.client = agentapi.NewAgentClient(conn)
-	return e
+	return svc
 }
 
-func agentCtx() context.Context {
-	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+agentToken)
-}
+// agentCtx is the context of an agent's call: its identity is the
+// connection's client certificate.
+func agentCtx() context.Context { return context.Background() }
 
 // plan runs Plan and returns the header, the ticket pages and the totals.
 func (e *env) plan(t *testing.T, token, sql string, pageSize int32) (*agentapi.PlanHeader, [][][]byte, *agentapi.PlanTotals, error) {
@@ -172,21 +184,42 @@ func (e *env) plan(t *testing.T, token, sql string, pageSize int32) (*agentapi.P
 
 func TestAgentCredentialRequired(t *testing.T) {
 	e := newEnv(t)
-	for name, ctx := range map[string]context.Context{
-		"no credential":    context.Background(),
-		"wrong credential": metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+agentToken+"x"),
-		"user token":       metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+e.carol),
+	// A certificate from another CA, for the same kind of name.
+	otherCA := newCA(t, time.Now)
+	other := serve(t, newService(t, e, otherCA), otherCA)
+	foreign, _ := enrolWith(t, dial(t, other, otherCA, nil), e.cat, "node-x")
+	// An agent that enrolled and was then revoked.
+	revokedCert, revokedResp := enrolWith(t, e.anon, e.cat, "node-r")
+	if _, err := e.cat.RevokeAgent(context.Background(), adminP, revokedResp.AgentId, "req"); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.RefreshRevocations(context.Background())
+	for name, c := range map[string]struct {
+		client agentapi.AgentClient
+		want   string
+	}{
+		"no certificate": {e.anon, "no agent certificate"},
+		"another CA":     {dial(t, e.addr, e.ca, &foreign), "not signed by this control plane"},
+		"revoked agent":  {dial(t, e.addr, e.ca, &revokedCert), "is revoked"},
 	} {
-		_, err := e.client.PublicKeys(ctx, &agentapi.PublicKeysRequest{})
-		apierrtest.Code(t, name, err, apierr.Unauthenticated, "agent credential")
-		_, err = e.client.MaskingKey(ctx, &agentapi.MaskingKeyRequest{})
-		apierrtest.Code(t, name+" (masking key)", err, apierr.Unauthenticated, "agent credential")
-		stream, err := e.client.Plan(ctx, &agentapi.PlanRequest{UserToken: e.carol, Sql: "SELECT id FROM sales.tx"})
+		_, err := c.client.PublicKeys(agentCtx(), &agentapi.PublicKeysRequest{})
+		apierrtest.Code(t, name, err, apierr.Unauthenticated, c.want)
+		_, err = c.client.MaskingKey(agentCtx(), &agentapi.MaskingKeyRequest{})
+		apierrtest.Code(t, name+" (masking key)", err, apierr.Unauthenticated, c.want)
+		_, err = c.client.SealingKeys(agentCtx(), &agentapi.SealingKeysRequest{})
+		apierrtest.Code(t, name+" (sealing keys)", err, apierr.Unauthenticated, c.want)
+		_, err = c.client.SignURLs(agentCtx(), &agentapi.SignURLsRequest{})
+		apierrtest.Code(t, name+" (sign urls)", err, apierr.Unauthenticated, c.want)
+		stream, err := c.client.Plan(agentCtx(), &agentapi.PlanRequest{UserToken: e.carol, Sql: "SELECT id FROM sales.tx"})
 		if err == nil {
 			_, err = stream.Recv()
 		}
-		apierrtest.Code(t, name+" (plan)", err, apierr.Unauthenticated, "agent credential")
+		apierrtest.Code(t, name+" (plan)", err, apierr.Unauthenticated, c.want)
 	}
+	// An expired certificate: the clock moves past its hour.
+	*e.caNow = e.caNow.Add(61 * time.Minute)
+	_, err := e.client.PublicKeys(agentCtx(), &agentapi.PublicKeysRequest{})
+	apierrtest.Code(t, "expired certificate", err, apierr.Unauthenticated, "expired")
 }
 
 func TestAuthenticate(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/discovery"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
@@ -161,6 +162,9 @@ func (s *Service) policyStillCurrent(ctx context.Context, task taskplan.Task) er
 	if !ok {
 		return apierr.New(apierr.Internal, "ticket names table %q without a database", task.Table)
 	}
+	// The groups the user's credential vouched for at planning, from the
+	// signed ticket: the same principal as the plan's.
+	ctx = auth.WithPrincipal(ctx, auth.Principal{User: task.Principal, Groups: task.Groups})
 	eff, err := s.cfg.Catalog.ReadPolicy(ctx, task.Principal, db, table)
 	switch {
 	case apierr.Is(err, apierr.PermissionDenied), apierr.Is(err, apierr.NotFound):

@@ -36,6 +36,9 @@ type Config struct {
 	ReadOnly bool
 	Logger   *slog.Logger
 	Registry prometheus.Registerer
+	// AgentLostAfter is how long an agent may be silent before it is LOST
+	// (0: DefaultAgentLostAfter).
+	AgentLostAfter time.Duration
 	// Limits bound bodies, time and concurrency (zero values: defaults).
 	Limits Limits
 }
@@ -89,6 +92,11 @@ func (s *server) table() []route {
 		{Route{Method: "GET", Path: "/api/v1/policies"}, s.listPolicies},
 		{Route{Method: "GET", Path: "/api/v1/databases/{db}/tables/{table}/policy"}, s.tablePolicy},
 		{Route{Method: "GET", Path: "/api/v1/unmasks"}, s.listUnmasks},
+		{Route{Method: "POST", Path: "/api/v1/join-tokens"}, s.createJoinToken},
+		{Route{Method: "GET", Path: "/api/v1/join-tokens"}, s.listJoinTokens},
+		{Route{Method: "DELETE", Path: "/api/v1/join-tokens/{id}"}, s.revokeJoinToken},
+		{Route{Method: "GET", Path: "/api/v1/agents"}, s.listAgents},
+		{Route{Method: "DELETE", Path: "/api/v1/agents/{id}"}, s.revokeAgent},
 	}
 }
 
@@ -103,6 +111,9 @@ func Routes() []Route {
 
 func newServer(cfg Config) *server {
 	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.AgentLostAfter <= 0 {
+		cfg.AgentLostAfter = DefaultAgentLostAfter
+	}
 	return &server{cfg: cfg, metrics: newMetrics(cfg.Registry), gate: newGate(cfg.Limits)}
 }
 

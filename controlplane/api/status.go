@@ -48,6 +48,9 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 				Timestamp: c.Timestamp.UTC(), ElapsedMS: c.ElapsedMS,
 			})
 		}
+		if st.Agents, err = s.statusAgents(r); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusOK, st)
 	return nil

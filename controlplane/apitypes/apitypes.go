@@ -27,6 +27,9 @@ type Status struct {
 	ReadOnly      bool        `json:"read_only"`
 	AgentCount    int         `json:"agent_count"`
 	Components    []Component `json:"components,omitempty"`
+	// Agents (detail only) are the registry's agents that are not revoked,
+	// LOST ones first, at most 1000.
+	Agents []Agent `json:"agents,omitempty"`
 }
 
 // Component is one part's state in GET /api/v1/status?detail=true.
@@ -262,4 +265,62 @@ type Unmask struct {
 type UnmaskList struct {
 	Unmasks       []Unmask `json:"unmasks"`
 	NextPageToken string   `json:"next_page_token"`
+}
+
+// JoinTokenRequest is POST /api/v1/join-tokens.
+type JoinTokenRequest struct {
+	// TTL is a Go duration, e.g. "1h" (at most 168h).
+	TTL string `json:"ttl"`
+	// Uses is how many agents the token may enrol (default 1).
+	Uses    int    `json:"uses,omitempty"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// JoinToken describes a join token; Secret is set only in the answer to
+// its creation.
+type JoinToken struct {
+	ID        string     `json:"id"`
+	Secret    string     `json:"secret,omitempty"`
+	Comment   string     `json:"comment"`
+	MaxUses   int        `json:"max_uses"`
+	Uses      int        `json:"uses"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// JoinTokenList is a page of join tokens.
+type JoinTokenList struct {
+	JoinTokens    []JoinToken `json:"join_tokens"`
+	NextPageToken string      `json:"next_page_token"`
+}
+
+// Agent states.
+const (
+	AgentActive  = "ACTIVE"
+	AgentLost    = "LOST"
+	AgentRevoked = "REVOKED"
+)
+
+// Agent is an enrolled agent in the registry.
+type Agent struct {
+	ID      string `json:"id"`
+	Node    string `json:"node"`
+	Method  string `json:"method"`
+	Subject string `json:"subject"`
+	Version string `json:"version"`
+	// Listeners are the Flight SQL addresses of its last heartbeat.
+	Listeners     []string   `json:"listeners"`
+	Health        string     `json:"health"`
+	State         string     `json:"state"`
+	LastHeartbeat time.Time  `json:"last_heartbeat"`
+	CertExpiresAt time.Time  `json:"cert_expires_at"`
+	EnrolledAt    time.Time  `json:"enrolled_at"`
+	RevokedAt     *time.Time `json:"revoked_at"`
+}
+
+// AgentList is a page of agents.
+type AgentList struct {
+	Agents        []Agent `json:"agents"`
+	NextPageToken string  `json:"next_page_token"`
 }

@@ -26,6 +26,13 @@ type Principal struct {
 	Bootstrap bool
 	// TokenID identifies the user token used, for audit.
 	TokenID string
+	// Groups are nscale group names the credential itself vouches for (an
+	// OIDC token's mapped groups claim), on top of the user's memberships
+	// in the store. Empty for nscale tokens.
+	Groups []string
+	// Method is how the principal authenticated: "admin-token",
+	// "nscale-token" or "oidc", for audit.
+	Method string
 }
 
 // Name is how the principal appears in audit events.
@@ -166,4 +173,14 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
+}
+
+// GroupsFor are the groups the request's credential vouches for (an OIDC
+// token's mapped groups claim) when the request is on behalf of user;
+// policy evaluates them beside the user's memberships in the store.
+func GroupsFor(ctx context.Context, user string) []string {
+	if p, ok := FromContext(ctx); ok && p.User == user {
+		return p.Groups
+	}
+	return nil
 }

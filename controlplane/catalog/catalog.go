@@ -69,7 +69,7 @@ func (s *Service) IsAdmin(ctx context.Context, p auth.Principal) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return slices.Contains(eng.Principals(p.User), policy.Ref{Kind: policy.KindRole, Name: policy.CatalogAdminRole}), nil
+	return slices.Contains(eng.Principals(p.User, p.Groups...), policy.Ref{Kind: policy.KindRole, Name: policy.CatalogAdminRole}), nil
 }
 
 // Exec parses sql and runs its statements in order, each in its own
@@ -165,3 +165,5 @@ func (s *Service) auditEvent(ctx context.Context, p auth.Principal, action, targ
 		s.log.Warn("cannot write audit event for a failed statement", "request_id", requestID, "error", err)
 	}
 }
+
+func groupsOf(ctx context.Context, user string) []string { return auth.GroupsFor(ctx, user) }

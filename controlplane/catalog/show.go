@@ -24,7 +24,7 @@ func (s *Service) visibleTables(ctx context.Context, user, db string) ([]string,
 	}
 	var out []string
 	err = s.eachTable(ctx, db, func(t store.Table) error {
-		_, err := eng.Evaluate(user, tableKey(t.Database, t.Name))
+		_, err := eng.Evaluate(user, tableKey(t.Database, t.Name), groupsOf(ctx, user)...)
 		switch {
 		case err == nil:
 			out = append(out, tableKey(t.Database, t.Name))
@@ -273,7 +273,7 @@ func (s *Service) Evaluate(ctx context.Context, user, db, table string) (*policy
 	if err != nil {
 		return nil, err
 	}
-	return eng.Evaluate(user, tableKey(db, table))
+	return eng.Evaluate(user, tableKey(db, table), groupsOf(ctx, user)...)
 }
 
 // ReadPolicy is Evaluate as the user who reads: a table that does not exist
@@ -285,9 +285,9 @@ func (s *Service) ReadPolicy(ctx context.Context, user, db, table string) (*poli
 	if err != nil {
 		return nil, err
 	}
-	eff, err := eng.Evaluate(user, tableKey(db, table))
+	eff, err := eng.Evaluate(user, tableKey(db, table), groupsOf(ctx, user)...)
 	if apierr.Is(err, apierr.NotFound) && user != "" &&
-		!slices.Contains(eng.Principals(user), policy.Ref{Kind: policy.KindRole, Name: policy.CatalogAdminRole}) {
+		!slices.Contains(eng.Principals(user, groupsOf(ctx, user)...), policy.Ref{Kind: policy.KindRole, Name: policy.CatalogAdminRole}) {
 		// A table that does not exist is answered like one the user may
 		// not read: the error must not tell a hidden table from none.
 		return nil, apierr.New(apierr.PermissionDenied, "user %s has no SELECT grant on %s", user, tableKey(db, table))

@@ -28,7 +28,7 @@ func (s *Service) Visible(ctx context.Context, user string) ([]string, []Visible
 	var tables []VisibleTable
 	dbs := map[string]bool{}
 	err = s.eachTable(ctx, "", func(t store.Table) error {
-		eff, err := eng.Evaluate(user, tableKey(t.Database, t.Name))
+		eff, err := eng.Evaluate(user, tableKey(t.Database, t.Name), groupsOf(ctx, user)...)
 		switch {
 		case err == nil:
 			tables = append(tables, VisibleTable{Database: t.Database, Name: t.Name, Columns: eff.Columns})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/nscale/nscale/controlplane/auth"
 	"github.com/nscale/nscale/controlplane/policy"
 	"github.com/nscale/nscale/controlplane/statement"
 	"github.com/nscale/nscale/controlplane/store"
@@ -16,6 +17,7 @@ import (
 // request is one query being planned, filled phase by phase by Stream.
 type request struct {
 	user      string
+	groups    []string // the credential's own groups (auth.GroupsFor)
 	q         *statement.Query
 	part      *split
 	db, name  string
@@ -46,7 +48,7 @@ func (p *Planner) resolve(ctx context.Context, user, sql string) (*request, erro
 		return nil, err
 	}
 	q.Where = where
-	r := &request{user: user, q: q, part: part, db: q.Table.Database, name: q.Table.Table, projected: map[string]bool{}}
+	r := &request{user: user, groups: auth.GroupsFor(ctx, user), q: q, part: part, db: q.Table.Database, name: q.Table.Table, projected: map[string]bool{}}
 	r.tableName = r.db + "." + r.name
 	if r.eff, err = p.cat.ReadPolicy(ctx, user, r.db, r.name); err != nil {
 		return nil, err

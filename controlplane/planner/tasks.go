@@ -25,6 +25,7 @@ func (r *request) baseTask(queryID string, now time.Time, ttl time.Duration) (ta
 	base := taskplan.Task{
 		QueryID:       queryID,
 		Principal:     r.user,
+		Groups:        r.groups,
 		Table:         r.tableName,
 		Format:        r.table.Format,
 		FormatOptions: r.table.FormatOptions,

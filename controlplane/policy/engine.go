@@ -259,8 +259,8 @@ func Evaluate(s *Snapshot, user, table string) (*Effective, error) {
 // Principals returns the principal closure of user, sorted by kind then
 // name: the user, every group that contains the user (transitively), and
 // every role granted to any of those (transitively).
-func (e *Engine) Principals(user string) []Ref {
-	p := e.closure(user)
+func (e *Engine) Principals(user string, groups ...string) []Ref {
+	p := e.closure(user, groups)
 	out := make([]Ref, 0, len(p))
 	for r := range p {
 		out = append(out, r)
@@ -284,12 +284,20 @@ func kindOrder(k string) int {
 	return 2
 }
 
-// closure is the principal closure of user; a breadth-first walk over the
-// allowed membership edges, so a cycle ends the walk rather than looping.
-func (e *Engine) closure(user string) map[Ref]bool {
+// closure is the principal closure of user and of the groups its
+// credential vouches for (an OIDC token's mapped groups claim); a
+// breadth-first walk over the allowed membership edges, so a cycle ends
+// the walk rather than looping.
+func (e *Engine) closure(user string, groups []string) map[Ref]bool {
 	start := UserRef(user)
 	seen := map[Ref]bool{start: true}
 	queue := []Ref{start}
+	for _, g := range groups {
+		if r := GroupRef(g); !seen[r] {
+			seen[r] = true
+			queue = append(queue, r)
+		}
+	}
 	for len(queue) > 0 {
 		n := queue[0]
 		queue = queue[1:]
@@ -317,7 +325,10 @@ type resolvedGrant struct {
 // grant applies, FailedPrecondition when a policy that applies cannot be
 // enforced (a filter that does not type-check on the table, a mask that
 // does not apply to its column's type).
-func (e *Engine) Evaluate(user, table string) (*Effective, error) {
+//
+// groups are groups the user's credential itself vouches for, besides its
+// memberships in the store.
+func (e *Engine) Evaluate(user, table string, groups ...string) (*Effective, error) {
 	if user == "" {
 		return nil, apierr.New(apierr.InvalidArgument, "user name is empty")
 	}
@@ -325,7 +336,7 @@ func (e *Engine) Evaluate(user, table string) (*Effective, error) {
 	if !ok {
 		return nil, apierr.New(apierr.NotFound, "table %s not found", table)
 	}
-	principals := e.closure(user)
+	principals := e.closure(user, groups)
 	eff := &Effective{User: user, Table: table, PolicyVersion: e.version}
 
 	if principals[RoleRef(CatalogAdminRole)] {

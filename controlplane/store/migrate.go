@@ -20,7 +20,7 @@ import (
 
 // LatestSchemaVersion is the schema version this binary writes and expects.
 // Every dialect has migrations 1..LatestSchemaVersion.
-const LatestSchemaVersion = 2
+const LatestSchemaVersion = 3
 
 // migrationLockTimeout bounds the wait for another replica's migration.
 const migrationLockTimeout = 2 * time.Minute

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,8 +72,12 @@ func TestPolicyVersion(t *testing.T) {
 				_, err := tx.GetPrincipal(ctx, alice)
 				return err
 			}},
-			{"upsert agent", false, false, func(tx *store.Tx) error {
-				_, err := tx.UpsertAgent(ctx, store.Agent{ID: "agent-1", NodeName: "node-a"})
+			{"enrol agent", false, false, func(tx *store.Tx) error {
+				_, err := tx.EnrolAgent(ctx, store.Agent{ID: "agent-1", NodeName: "node-a", Method: "join_token"}, false, time.Now())
+				return err
+			}},
+			{"create join token", false, false, func(tx *store.Tx) error {
+				_, err := tx.CreateJoinToken(ctx, store.JoinToken{SHA256: strings.Repeat("ab", 32), MaxUses: 1, ExpiresAt: time.Now().Add(time.Hour)})
 				return err
 			}},
 			{"append audit", false, false, func(tx *store.Tx) error {

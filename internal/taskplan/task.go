@@ -53,6 +53,7 @@ const (
 	MaxTicketBytes = 16 << 20  // a ticket (or sealed ticket) longer than this is refused
 	MaxObjects     = 1_000_000 // objects per task
 	MaxColumns     = 100_000   // columns per task
+	MaxGroups      = 1000      // credential groups per task
 	MaxRanges      = 100_000   // ranges per object
 )
 
@@ -61,10 +62,14 @@ var Formats = []string{"parquet", "csv", "json"}
 
 // Task tells an agent exactly what to read and how to enforce policy on it.
 type Task struct {
-	Version       int    // wire version; 0 means Version when signing
-	ID            string // unique task id
-	QueryID       string
-	Principal     string // the end user the task was planned for
+	Version   int    // wire version; 0 means Version when signing
+	ID        string // unique task id
+	QueryID   string
+	Principal string // the end user the task was planned for
+	// Groups are the groups the user's credential vouched for at planning
+	// (an OIDC token's groups claim), so that re-evaluating the policy
+	// when URLs are signed sees the same principal.
+	Groups        []string
 	Table         string // "db.table"
 	Format        string // parquet | csv | json
 	FormatOptions map[string]string
@@ -139,6 +144,7 @@ type wireTask struct {
 	ID            string            `json:"id"`
 	QueryID       string            `json:"query_id,omitempty"`
 	Principal     string            `json:"principal"`
+	Groups        []string          `json:"groups,omitempty"`
 	Table         string            `json:"table"`
 	Format        string            `json:"format"`
 	FormatOptions map[string]string `json:"format_options,omitempty"`
@@ -235,6 +241,9 @@ func (t Task) Validate() error {
 	if len(t.Columns) == 0 {
 		return invalid("at least one column is required")
 	}
+	if len(t.Groups) > MaxGroups {
+		return invalid("%d groups exceed the limit of %d", len(t.Groups), MaxGroups)
+	}
 	if len(t.Columns) > MaxColumns {
 		return invalid("%d columns exceed the limit of %d", len(t.Columns), MaxColumns)
 	}
@@ -315,6 +324,7 @@ func validFormat(f string) bool {
 // replace, so that a decoded task always equals the signed one.
 func checkUTF8(t Task) error {
 	strs := []string{t.ID, t.QueryID, t.Principal, t.Table, t.Format, t.Location, t.PolicyHash, t.KeyID}
+	strs = append(strs, t.Groups...)
 	for k, v := range t.FormatOptions {
 		strs = append(strs, k, v)
 	}
@@ -391,7 +401,7 @@ func Canonical(t Task) ([]byte, error) {
 		return nil, err
 	}
 	w := wireTask{
-		Version: t.Version, ID: t.ID, QueryID: t.QueryID, Principal: t.Principal,
+		Version: t.Version, ID: t.ID, QueryID: t.QueryID, Principal: t.Principal, Groups: t.Groups,
 		Table: t.Table, Format: t.Format, Location: t.Location,
 		RowFilter: t.RowFilter, Predicate: t.Predicate, Limit: t.Limit,
 		PolicyVersion: t.PolicyVersion, PolicyHash: t.PolicyHash,
@@ -452,7 +462,7 @@ func decodeTask(payload []byte) (Task, error) {
 		return Task{}, invalid("%d objects exceed the limit of %d", len(w.Objects), MaxObjects)
 	}
 	t := Task{
-		Version: w.Version, ID: w.ID, QueryID: w.QueryID, Principal: w.Principal,
+		Version: w.Version, ID: w.ID, QueryID: w.QueryID, Principal: w.Principal, Groups: w.Groups,
 		Table: w.Table, Format: w.Format, FormatOptions: w.FormatOptions, PartitionColumns: w.PartCols, Location: w.Location,
 		RowFilter: w.RowFilter, Predicate: w.Predicate, Limit: w.Limit,
 		PolicyVersion: w.PolicyVersion, PolicyHash: w.PolicyHash, KeyID: w.KeyID,

@@ -33,6 +33,30 @@ type Keys struct {
 	// KeyCalls counts PublicKeys calls (an agent refetches on a ticket of
 	// an unknown key).
 	KeyCalls atomic.Int64
+	// CA, when set, replaces the token check: calls need a certificate of
+	// it (ServeTLS), and Enroll, Renew and Heartbeat are its.
+	CA *CA
+}
+
+func (k *Keys) Enroll(ctx context.Context, req *agentapi.EnrollRequest) (*agentapi.CertificateResponse, error) {
+	if k.CA == nil {
+		return k.UnimplementedAgentServer.Enroll(ctx, req)
+	}
+	return k.CA.Enroll(ctx, req)
+}
+
+func (k *Keys) Renew(ctx context.Context, req *agentapi.RenewRequest) (*agentapi.CertificateResponse, error) {
+	if k.CA == nil {
+		return k.UnimplementedAgentServer.Renew(ctx, req)
+	}
+	return k.CA.Renew(ctx, req)
+}
+
+func (k *Keys) Heartbeat(ctx context.Context, req *agentapi.HeartbeatRequest) (*agentapi.HeartbeatResponse, error) {
+	if k.CA == nil {
+		return k.UnimplementedAgentServer.Heartbeat(ctx, req)
+	}
+	return k.CA.Heartbeat(ctx, req)
 }
 
 // NewKeys makes fresh ticket, sealing and masking keys for token.
@@ -60,6 +84,9 @@ func NewKeys(tb testing.TB, token string) *Keys {
 // CheckAgent refuses a call without the agent token, as the control plane
 // does.
 func (k *Keys) CheckAgent(ctx context.Context) error {
+	if k.CA != nil {
+		return k.CA.Check(ctx)
+	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	if v := md.Get("authorization"); len(v) != 1 || v[0] != "Bearer "+k.Token {
 		return status.Error(codes.Unauthenticated, "agent credential required")

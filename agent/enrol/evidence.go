@@ -24,10 +24,14 @@ func evidenceSource(c Config) (func(context.Context) ([]byte, error), error) {
 	case JoinToken:
 		return func(context.Context) ([]byte, error) { return readToken(c.JoinTokenFile, "join token") }, nil
 	case Kubernetes:
-		return func(context.Context) ([]byte, error) { return readToken(c.KubernetesTokenFile, "service-account token") }, nil
+		return func(context.Context) ([]byte, error) {
+			return readToken(c.KubernetesTokenFile, "service-account token")
+		}, nil
 	case AWSIID:
 		client := &http.Client{Timeout: 5 * time.Second}
-		return func(ctx context.Context) ([]byte, error) { return imdsEvidence(ctx, client, strings.TrimRight(c.IMDSURL, "/")) }, nil
+		return func(ctx context.Context) ([]byte, error) {
+			return imdsEvidence(ctx, client, strings.TrimRight(c.IMDSURL, "/"))
+		}, nil
 	}
 	return nil, fmt.Errorf("control_plane.enrolment.method %q: want join_token, kubernetes or aws_iid", c.Method)
 }

@@ -70,6 +70,17 @@ func TestOIDCGroupsDecideAccess(t *testing.T) {
 		_, _, _, err := oe.plan(t, tok, "SELECT id FROM sales.tx", 0)
 		apierrtest.Code(t, name, err, apierr.PermissionDenied, "no SELECT grant")
 	}
+	// Refusals say why, as UNAUTHENTICATED.
+	expired := oidctest.Claims("https://idp.test", "nscale", "x", time.Now().Add(-3*time.Hour))
+	expired["email"] = "dana@example.com"
+	wrongAud := oidctest.Claims("https://idp.test", "other-app", "x", time.Now())
+	wrongAud["email"] = "dana@example.com"
+	for name, c := range map[string]struct {
+		tok, want string
+	}{"expired": {key.Sign(t, expired), "expired"}, "wrong audience": {key.Sign(t, wrongAud), "audience"}} {
+		_, err := oe.client.Authenticate(ctx, &agentapi.AuthenticateRequest{UserToken: c.tok})
+		apierrtest.Code(t, name, err, apierr.Unauthenticated, c.want)
+	}
 	// A token from another key is refused as any bad credential.
 	other := oidctest.NewECKey(t, "k1")
 	_, err = oe.client.Authenticate(ctx, &agentapi.AuthenticateRequest{UserToken: other.Sign(t, oidctest.Claims("https://idp.test", "nscale", "x", time.Now()))})

@@ -201,6 +201,9 @@ func (s *Service) userCtx(ctx context.Context, token string) (context.Context, s
 	p, err := s.cfg.Users.Authenticate(ctx, token)
 	if err != nil {
 		if apierr.Is(err, apierr.Unauthenticated) {
+			if r := auth.StatedReason(err); r != "" {
+				return ctx, "", apierr.New(apierr.Unauthenticated, "invalid user credential: %s", strings.TrimPrefix(r, "invalid bearer token: "))
+			}
 			return ctx, "", apierr.New(apierr.Unauthenticated, "invalid user credential")
 		}
 		return ctx, "", err

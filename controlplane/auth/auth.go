@@ -52,6 +52,26 @@ type Authenticator interface {
 // ErrNotMine tells Chain to try the next authenticator.
 var ErrNotMine = errors.New("token not handled by this authenticator")
 
+// ErrStatedReason marks a refusal whose reason the caller may be told (an
+// OIDC token's "token expired", "wrong audience"): the holder of a JWT
+// can read all of it anyway, and the reason tells them what to fix.
+// Refusals without it (nscale tokens) all read "invalid bearer token".
+var ErrStatedReason = errors.New("the reason may be stated")
+
+// Refusal is Unauthenticated with a reason the caller may be told.
+func Refusal(format string, args ...any) error {
+	return apierr.Wrap(apierr.Unauthenticated, ErrStatedReason, format, args...)
+}
+
+// StatedReason is the reason of a Refusal in err's chain, "" for others.
+func StatedReason(err error) string {
+	var e *apierr.Error
+	if errors.Is(err, ErrStatedReason) && errors.As(err, &e) {
+		return e.Message
+	}
+	return ""
+}
+
 // Chain tries each authenticator in order.
 type Chain []Authenticator
 
@@ -69,6 +89,9 @@ func (c Chain) Authenticate(ctx context.Context, token string) (Principal, error
 		}
 		if err != nil {
 			if apierr.Is(err, apierr.Unauthenticated) {
+				if r := StatedReason(err); r != "" {
+					return Principal{}, Refusal("invalid bearer token: %s", strings.TrimPrefix(r, "invalid bearer token: "))
+				}
 				return Principal{}, apierr.New(apierr.Unauthenticated, "invalid bearer token")
 			}
 			return Principal{}, err

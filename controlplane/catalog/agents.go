@@ -115,4 +115,6 @@ func (s *Service) HeartbeatAgent(ctx context.Context, id, version, listeners, he
 }
 
 // RevokedAgents lists revoked agent IDs.
-func (s *Service) RevokedAgents(ctx context.Context) ([]string, error) { return s.store.RevokedAgents(ctx) }
+func (s *Service) RevokedAgents(ctx context.Context) ([]string, error) {
+	return s.store.RevokedAgents(ctx)
+}

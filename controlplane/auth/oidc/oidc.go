@@ -231,11 +231,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (auth.Pr
 	if r != nil {
 		a.m.tokens.WithLabelValues(r.result).Inc()
 		a.log.Debug("oidc: token refused", keyResult, r.result, keyReason, r.msg)
-		code := apierr.Unauthenticated
 		if r.result == resultUnavailable {
-			code = apierr.Unavailable
+			return auth.Principal{}, apierr.New(apierr.Unavailable, "oidc: %s", r.msg)
 		}
-		return auth.Principal{}, apierr.New(code, "oidc: %s", r.msg)
+		return auth.Principal{}, auth.Refusal("oidc: %s", r.msg)
 	}
 	a.m.tokens.WithLabelValues(resultOK).Inc()
 	return p, nil

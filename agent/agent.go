@@ -18,6 +18,7 @@ import (
 	"github.com/nscale/nscale/agent/enrol"
 	"github.com/nscale/nscale/agent/fetch"
 	"github.com/nscale/nscale/agent/flight"
+	"github.com/nscale/nscale/agent/peer"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/health"
 	"github.com/nscale/nscale/internal/httpserver"
@@ -144,6 +145,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	peers, err := peer.NewPolicy(a.cfg.Flight.AllowedUIDs, a.cfg.Flight.AllowedUsers, a.cfg.Flight.AllowedGroups)
+	if err != nil {
+		return err
+	}
 	budget := flight.NewBudget(memory.NewGoAllocator(), a.cfg.Flight.MemoryBudget)
 	a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nscale_agent_arrow_bytes_in_use",
 		Help: "Arrow memory held by running streams (flight.memory_budget bounds admission)."},
@@ -160,6 +165,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		MaxStreamsPerUser: a.cfg.Flight.MaxStreamsPerUser,
 		StallTimeout:      a.cfg.Flight.StallTimeout,
 		AdmitWait:         a.cfg.Flight.AdmitWait,
+		Peers:             peers,
 		CallTimeout:       a.cfg.ControlPlane.Timeout,
 		// Leave the run group time to see Stop's result before its own
 		// shutdown timeout expires.
@@ -189,7 +195,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	})
 	close(a.ready)
 	a.log.Info("agent starting", "version", version.String(), "ops", a.opsAddr.String(),
-		"flight", addrString(a.flightAddr), "socket", a.cfg.Flight.Socket, "control_plane", cpAddr)
+		"flight", addrString(a.flightAddr), "socket", a.cfg.Flight.Socket, "control_plane", cpAddr, "callers", peers.String())
 	err = run.Group(ctx, a.cfg.ShutdownTimeout,
 		run.Task{Name: "ops", Run: (&httpserver.Server{Name: "ops", Listener: opsLn,
 			Handler: a.health.OpsHandler(metrics.Handler(a.reg)), Logger: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout}).Run},

@@ -55,6 +55,12 @@ type FlightConfig struct {
 	// MemoryBudget is the Arrow memory (bytes) above which new streams
 	// wait for running ones to free memory; 0 disables the wait.
 	MemoryBudget int64 `yaml:"memory_budget"`
+	// AllowedUIDs, AllowedUsers and AllowedGroups are the local users who
+	// may call the agent (the caller's uid from SO_PEERCRED on the socket,
+	// sock_diag on loopback TCP); all empty serves every local user.
+	AllowedUIDs   []int    `yaml:"allowed_uids"`
+	AllowedUsers  []string `yaml:"allowed_users"`
+	AllowedGroups []string `yaml:"allowed_groups"`
 }
 
 // ControlPlaneConfig is how the agent reaches the control plane: always

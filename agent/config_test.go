@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ control_plane:
 		t.Fatal(err)
 	}
 	want := FlightConfig{Listen: "", Socket: "/run/x/agent.sock", SocketMode: 0o600, MaxStreams: 4, MaxStreamsPerUser: 3, StallTimeout: 90 * time.Second, AdmitWait: 5 * time.Second, MemoryBudget: 512 << 20}
-	if cfg.Flight != want {
+	if !reflect.DeepEqual(cfg.Flight, want) {
 		t.Errorf("flight = %+v, want %+v", cfg.Flight, want)
 	}
 	def := DefaultConfig().ControlPlane.Enrolment

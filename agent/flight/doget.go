@@ -123,7 +123,7 @@ func (s *Server) runTask(ctx context.Context, ticket []byte, t taskplan.Task, sc
 	s.m.bytesRead.Add(float64(st.BytesRead))
 	s.m.urlRenewals.Add(float64(st.Renewals))
 	s.m.taskDuration.Observe(elapsed.Seconds())
-	s.report(ticket, t, st, elapsed, err)
+	s.report(ticket, t, st, elapsed, callerUID(ctx), err)
 }
 
 // signer backs task.URLs by the control plane's deferred signing: one URL
@@ -152,9 +152,10 @@ func (s *Server) signer(ticket []byte) task.URLs {
 // report tells the control plane what happened, in the background: the
 // client's stream is already complete, and a lost report is logged, not
 // fatal. Run waits for pending reports when it stops.
-func (s *Server) report(ticket []byte, t taskplan.Task, st task.Stats, elapsed time.Duration, err error) {
+func (s *Server) report(ticket []byte, t taskplan.Task, st task.Stats, elapsed time.Duration, uid int64, err error) {
 	req := &agentapi.ReportTaskRequest{
-		Ticket: ticket,
+		Ticket:    ticket,
+		CallerUid: uid,
 		Stats: &agentapi.TaskStats{
 			Objects:      st.Objects,
 			RowsRead:     st.RowsRead,

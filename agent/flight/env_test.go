@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/nscale/nscale/agent/peer"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/parquettest"
 	"github.com/nscale/nscale/internal/sqlsubset"
@@ -135,6 +136,7 @@ type envOptions struct {
 	stallTimeout time.Duration
 	shutdown     time.Duration
 	noKeys       bool // never fetch keys: the agent stays not ready
+	peers        *peer.Policy
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -173,6 +175,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		AdmitWait:         o.admitWait,
 		StallTimeout:      o.stallTimeout,
 		ReportTimeout:     2 * time.Second,
+		Peers:             o.peers,
 		ShutdownTimeout:   cmp.Or(o.shutdown, 5*time.Second),
 	})
 	if err != nil {

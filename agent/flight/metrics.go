@@ -23,8 +23,11 @@ type metrics struct {
 	// labels bounded.
 	streamsRefused *prometheus.CounterVec
 	streamsStalled prometheus.Counter
-	errors         *prometheus.CounterVec
-	plans          *prometheus.CounterVec
+	// peerRefused counts calls of local users outside the allow-list, by
+	// uid (a node has few).
+	peerRefused *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	plans       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -58,6 +61,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "nscale_agent_flight_streams_refused_total",
 			Help: "DoGet streams refused for want of a slot, by reason: user_quota (flight.max_streams_per_user), user_queue (too many of the user's streams waiting) or max_streams (flight.max_streams).",
 		}, []string{"reason"}),
+		peerRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nscale_agent_peer_refused_total",
+			Help: "Flight SQL calls refused because the calling local user is not in flight.allowed_uids, allowed_users or allowed_groups, by uid (\"unknown\" when it could not be read).",
+		}, []string{"uid"}),
 		streamsStalled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nscale_agent_flight_streams_stalled_total",
 			Help: "DoGet streams cut because the client took no data for flight.stall_timeout.",
@@ -73,7 +80,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.tasks, m.rowsReturned, m.bytesRead, m.taskDuration, m.urlRenewals,
-			m.activeStreams, m.streamsRefused, m.streamsStalled, m.errors, m.plans)
+			m.activeStreams, m.streamsRefused, m.streamsStalled, m.errors, m.plans, m.peerRefused)
 	}
 	return m
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/nscale/nscale/agent/fetch"
+	"github.com/nscale/nscale/agent/peer"
 	"github.com/nscale/nscale/internal/agentapi"
 	"github.com/nscale/nscale/internal/apierr"
 	"github.com/nscale/nscale/internal/logging"
@@ -74,6 +75,9 @@ type Config struct {
 	// AdmitWait bounds each wait of a new stream: for a slot of its
 	// user's quota, a global slot, the memory budget (default 30 s).
 	AdmitWait time.Duration
+	// Peers is the allow-list of local callers (uids, users, groups); nil
+	// serves every local user.
+	Peers *peer.Policy
 	// CallTimeout bounds each unary control-plane call, and the wait for
 	// each message of a Plan stream (default 10 s).
 	CallTimeout time.Duration
@@ -97,6 +101,7 @@ type Server struct {
 	flightsql.BaseServer
 
 	cfg     Config
+	peerLog minuteLimiter
 	cp      agentapi.AgentClient
 	keys    *Keys
 	mem     memory.Allocator
@@ -174,14 +179,18 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		// Each connection records its caller's uid (SO_PEERCRED, sock_diag).
+		grpc.Creds(peer.Credentials{}),
 		// Stop then also waits for the handlers it cancelled, so that every
 		// task report is queued before Run waits for the reports.
 		grpc.WaitForHandlers(true),
 		// Streams get a context the agent can cancel (see streamCtl).
 		grpc.InTapHandle(tapStream),
 		// Errors first (outermost) so that auth failures are mapped too.
-		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryAuth),
-		grpc.ChainStreamInterceptor(s.streamEnd, s.streamErrors, s.streamAuth),
+		// The local caller is checked before its token: a user outside
+		// the allow-list learns nothing, not even whether a token is good.
+		grpc.ChainUnaryInterceptor(s.unaryErrors, s.unaryPeer, s.unaryAuth),
+		grpc.ChainStreamInterceptor(s.streamEnd, s.streamErrors, s.streamPeer, s.streamAuth),
 	)
 	flight.RegisterFlightServiceServer(s.grpc, flightsql.NewFlightServerWithAllocator(s, s.mem))
 	return s, nil

@@ -52,6 +52,12 @@ func (s *Service) ReportTask(ctx context.Context, req *agentapi.ReportTaskReques
 		"query_id": task.QueryID, "task_id": task.ID, "policy_version": task.PolicyVersion, "policy_hash": task.PolicyHash,
 		"objects": st.Objects, "rows_read": st.RowsRead, "rows_returned": st.RowsReturned, "bytes_read": st.BytesRead,
 		"url_renewals": st.UrlRenewals, "duration_ms": st.DurationMs, "masks": masks,
+		// Who read it on the node: the agent (its certificate) and the
+		// local uid of the process it served (SO_PEERCRED, sock_diag).
+		"caller_uid": req.GetCallerUid(),
+	}
+	if id, ok := agentOf(ctx); ok {
+		detail["agent"] = id.Agent
 	}
 	if task.RowFilter.Expr != nil {
 		detail["row_filter"] = task.RowFilter.Expr.String()

@@ -781,8 +781,11 @@ type ReportTaskRequest struct {
 	Stats  *TaskStats `protobuf:"bytes,2,opt,name=stats,proto3" json:"stats,omitempty"`
 	// Empty when the task succeeded; otherwise the error code name
 	// (internal/apierr) and message.
-	ErrorCode     string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
-	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	ErrorCode    string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The local uid of the process that read the task, as the agent saw it
+	// (SO_PEERCRED, sock_diag); -1 when unknown.
+	CallerUid     int64 `protobuf:"varint,5,opt,name=caller_uid,json=callerUid,proto3" json:"caller_uid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -843,6 +846,13 @@ func (x *ReportTaskRequest) GetErrorMessage() string {
 		return x.ErrorMessage
 	}
 	return ""
+}
+
+func (x *ReportTaskRequest) GetCallerUid() int64 {
+	if x != nil {
+		return x.CallerUid
+	}
+	return 0
 }
 
 type ReportTaskResponse struct {
@@ -1700,13 +1710,15 @@ const file_agentapi_proto_rawDesc = "" +
 	"bytes_read\x18\x04 \x01(\x03R\tbytesRead\x12!\n" +
 	"\furl_renewals\x18\x05 \x01(\x03R\vurlRenewals\x12\x1f\n" +
 	"\vduration_ms\x18\x06 \x01(\x03R\n" +
-	"durationMs\"\xa1\x01\n" +
+	"durationMs\"\xc0\x01\n" +
 	"\x11ReportTaskRequest\x12\x16\n" +
 	"\x06ticket\x18\x01 \x01(\fR\x06ticket\x120\n" +
 	"\x05stats\x18\x02 \x01(\v2\x1a.nscale.agent.v1.TaskStatsR\x05stats\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\"\x14\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\x12\x1d\n" +
+	"\n" +
+	"caller_uid\x18\x05 \x01(\x03R\tcallerUid\"\x14\n" +
 	"\x12ReportTaskResponse\"\x13\n" +
 	"\x11PublicKeysRequest\"<\n" +
 	"\tPublicKey\x12\x15\n" +

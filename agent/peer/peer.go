@@ -113,4 +113,4 @@ func (Credentials) Info() credentials.ProtocolInfo {
 	return credentials.ProtocolInfo{SecurityProtocol: "nscale-peer"}
 }
 func (c Credentials) Clone() credentials.TransportCredentials { return c }
-func (Credentials) OverrideServerName(string) error          { return nil }
+func (Credentials) OverrideServerName(string) error           { return nil }

@@ -166,6 +166,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		StallTimeout:      a.cfg.Flight.StallTimeout,
 		AdmitWait:         a.cfg.Flight.AdmitWait,
 		Peers:             peers,
+		AgentID:           ident.AgentID,
 		CallTimeout:       a.cfg.ControlPlane.Timeout,
 		// Leave the run group time to see Stop's result before its own
 		// shutdown timeout expires.

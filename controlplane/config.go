@@ -141,6 +141,10 @@ type PlannerConfig struct {
 	TaskTTL time.Duration `yaml:"task_ttl"`
 	// TargetTaskBytes is how much data one task should read.
 	TargetTaskBytes int64 `yaml:"target_task_bytes"`
+	// BindTicketsToAgent makes a ticket usable only on the agent that
+	// planned it; SingleUseTickets makes it usable once there.
+	BindTicketsToAgent bool `yaml:"bind_tickets_to_agent"`
+	SingleUseTickets   bool `yaml:"single_use_tickets"`
 }
 
 // MaskingConfig holds the key of keyed masks (hash, tokenize).
@@ -190,7 +194,7 @@ func DefaultConfig() Config {
 			TrustDomain: agentca.DefaultTrustDomain, CertTTL: agentca.DefaultCertTTL},
 		Planner: PlannerConfig{SigningKeyFile: "./data/signing.key", RetiredKeyFiles: []string{},
 			SealingKeyFile: "./data/sealing.key", RetiredSealingKeyFiles: []string{},
-			TaskTTL: 10 * time.Minute, TargetTaskBytes: 128 << 20},
+			TaskTTL: 10 * time.Minute, TargetTaskBytes: 128 << 20, BindTicketsToAgent: true, SingleUseTickets: true},
 		Masking:         MaskingConfig{KeyFile: "./data/masking.key"},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},

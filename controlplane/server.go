@@ -233,6 +233,7 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	pl := planner.New(planner.Config{Catalog: cat, Store: st, Signer: signer, Sealer: sealer, RowGroups: objects,
 		TaskTTL: s.cfg.Planner.TaskTTL, TargetTaskBytes: s.cfg.Planner.TargetTaskBytes})
 	agents, err := agentrpc.New(agentrpc.Config{
+		BindTickets: s.cfg.Planner.BindTicketsToAgent, SingleUseTickets: s.cfg.Planner.SingleUseTickets,
 		CA: ca, Attestors: attestors, RevocationRefresh: s.cfg.AgentAPI.RevocationRefresh, HeartbeatInterval: s.cfg.AgentAPI.HeartbeatInterval,
 		Users: users, Planner: pl, Catalog: cat, Signer: signer, Sealer: sealer,
 		S3: st3.Signer(), Files: files, LocalRoot: s.cfg.LocalFiles.Root, URLTTL: s.cfg.AgentAPI.URLTTL,

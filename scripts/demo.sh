@@ -61,7 +61,7 @@ fi
 # on a real cluster) and trusts the control plane's agent CA, which it
 # created on first start.
 "$BIN/nscalectl" --server "http://$API" --token-file data/admin.token agents join-token create --ttl 10m \
-  | head -1 > data/join-token
+  | sed -n 1p > data/join-token  # sed reads it all: no SIGPIPE under pipefail
 "$BIN/nscale-agent" run "${ROOTFLAG[@]}" --flight-listen "$FLIGHT" --ops-listen "$AGENT_OPS" \
   --socket "$DIR/agent.sock" --control-plane "$AGENT_API" --control-plane-ca-file data/agent-ca.crt \
   --join-token-file data/join-token --state-dir "$DIR/agent-state" --node-name demo-node \

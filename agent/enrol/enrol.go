@@ -168,6 +168,13 @@ func (id *Identity) Ready() (bool, string) {
 	return true, fmt.Sprintf("enrolled as %s (%s), certificate valid until %s", id.agentID, id.spiffeID, id.notAfter.UTC().Format(time.RFC3339))
 }
 
+// AgentID is the enrolled agent id, "" before enrolment.
+func (id *Identity) AgentID() string {
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	return id.agentID
+}
+
 // Close closes the connections.
 func (id *Identity) Close() { id.conn.close() }
 

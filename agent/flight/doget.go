@@ -37,6 +37,9 @@ func (s *Server) DoGetStatement(ctx context.Context, cmd flightsql.StatementQuer
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := s.checkBinding(t); err != nil {
+		return nil, nil, err
+	}
 	key, err := s.keys.MaskingKey()
 	if err != nil {
 		return nil, nil, err

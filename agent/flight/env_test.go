@@ -137,6 +137,7 @@ type envOptions struct {
 	shutdown     time.Duration
 	noKeys       bool // never fetch keys: the agent stays not ready
 	peers        *peer.Policy
+	agentID      string // this agent's enrolled id, for bound tickets
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -176,6 +177,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		StallTimeout:      o.stallTimeout,
 		ReportTimeout:     2 * time.Second,
 		Peers:             o.peers,
+		AgentID:           func() string { return o.agentID },
 		ShutdownTimeout:   cmp.Or(o.shutdown, 5*time.Second),
 	})
 	if err != nil {

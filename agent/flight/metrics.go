@@ -26,8 +26,10 @@ type metrics struct {
 	// peerRefused counts calls of local users outside the allow-list, by
 	// uid (a node has few).
 	peerRefused *prometheus.CounterVec
-	errors      *prometheus.CounterVec
-	plans       *prometheus.CounterVec
+	// ticketsRefused counts valid tickets refused on this agent.
+	ticketsRefused *prometheus.CounterVec
+	errors         *prometheus.CounterVec
+	plans          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -61,6 +63,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "nscale_agent_flight_streams_refused_total",
 			Help: "DoGet streams refused for want of a slot, by reason: user_quota (flight.max_streams_per_user), user_queue (too many of the user's streams waiting) or max_streams (flight.max_streams).",
 		}, []string{"reason"}),
+		ticketsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nscale_agent_tickets_refused_total",
+			Help: "DoGets refused for a ticket that verified, by reason: other_agent (bound to another agent), replayed (single-use ticket used before on this agent), too_many (the set of used tickets is full).",
+		}, []string{"reason"}),
 		peerRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nscale_agent_peer_refused_total",
 			Help: "Flight SQL calls refused because the calling local user is not in flight.allowed_uids, allowed_users or allowed_groups, by uid (\"unknown\" when it could not be read).",
@@ -80,7 +86,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.tasks, m.rowsReturned, m.bytesRead, m.taskDuration, m.urlRenewals,
-			m.activeStreams, m.streamsRefused, m.streamsStalled, m.errors, m.plans, m.peerRefused)
+			m.activeStreams, m.streamsRefused, m.streamsStalled, m.errors, m.plans, m.peerRefused, m.ticketsRefused)
 	}
 	return m
 }

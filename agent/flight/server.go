@@ -78,6 +78,9 @@ type Config struct {
 	// Peers is the allow-list of local callers (uids, users, groups); nil
 	// serves every local user.
 	Peers *peer.Policy
+	// AgentID is this agent's enrolled id: a ticket bound to another is
+	// refused. Nil refuses every bound ticket.
+	AgentID func() string
 	// CallTimeout bounds each unary control-plane call, and the wait for
 	// each message of a Plan stream (default 10 s).
 	CallTimeout time.Duration
@@ -102,6 +105,7 @@ type Server struct {
 
 	cfg     Config
 	peerLog minuteLimiter
+	used    usedTickets
 	cp      agentapi.AgentClient
 	keys    *Keys
 	mem     memory.Allocator

@@ -83,7 +83,7 @@ func (s *Service) stream(ctx context.Context, stream agentapi.Agent_PlanServer, 
 		page, lastSend = nil, s.now()
 		return err
 	}
-	plan, err := s.cfg.Planner.Stream(ctx, user, req.GetSql(), planner.Options{SchemaOnly: req.GetSchemaOnly()},
+	plan, err := s.cfg.Planner.Stream(ctx, user, req.GetSql(), s.planOptions(ctx, req),
 		func(p *planner.Plan) error {
 			err := stream.Send(&agentapi.PlanPage{Page: &agentapi.PlanPage_Header{Header: &agentapi.PlanHeader{
 				QueryId: p.QueryID, Principal: user, Table: p.Table, Columns: columns(p.Schema), PolicyVersion: p.PolicyVersion,
@@ -194,4 +194,14 @@ func (s *Service) PublicKeys(context.Context, *agentapi.PublicKeysRequest) (*age
 // MaskingKey hands agents the key of keyed masks.
 func (s *Service) MaskingKey(context.Context, *agentapi.MaskingKeyRequest) (*agentapi.MaskingKeyResponse, error) {
 	return &agentapi.MaskingKeyResponse{Key: s.cfg.MaskingKey}, nil
+}
+
+// planOptions binds the tickets to the calling agent and marks them single
+// use, as configured.
+func (s *Service) planOptions(ctx context.Context, req *agentapi.PlanRequest) planner.Options {
+	o := planner.Options{SchemaOnly: req.GetSchemaOnly(), SingleUse: s.cfg.SingleUseTickets}
+	if id, ok := agentOf(ctx); ok && s.cfg.BindTickets {
+		o.Agent = id.Agent
+	}
+	return o
 }

@@ -58,6 +58,10 @@ type Config struct {
 	RevocationRefresh time.Duration
 	// HeartbeatInterval is what agents are told to keep (0: DefaultHeartbeatInterval).
 	HeartbeatInterval time.Duration
+	// BindTickets binds every ticket to the agent that asked for the plan;
+	// SingleUseTickets marks every ticket single-use.
+	BindTickets      bool
+	SingleUseTickets bool
 	// Users authenticates end users' tokens.
 	Users   auth.Authenticator
 	Planner *planner.Planner

@@ -188,6 +188,11 @@ type Options struct {
 	// SchemaOnly checks the query and returns the schema without listing
 	// files or signing tasks (prepared statements, schema probes).
 	SchemaOnly bool
+	// Agent binds every ticket to the agent (enrolled id) that asks for
+	// the plan; empty binds none.
+	Agent string
+	// SingleUse marks every ticket single-use (planner.single_use_tickets).
+	SingleUse bool
 }
 
 // Stream plans sql for user without holding the tickets: header is called
@@ -222,6 +227,7 @@ func (p *Planner) Stream(ctx context.Context, user, sql string, opts Options, he
 		return plan, nil
 	}
 	base, err := r.baseTask(plan.QueryID, p.now(), p.ttl)
+	base.Agent, base.SingleUse = opts.Agent, opts.SingleUse
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,14 @@ type Task struct {
 	// Groups are the groups the user's credential vouched for at planning
 	// (an OIDC token's groups claim), so that re-evaluating the policy
 	// when URLs are signed sees the same principal.
-	Groups        []string
+	Groups []string
+	// Agent, when set, is the only agent (enrolled id) that may run the
+	// task: the one that planned it, so user code cannot carry the ticket
+	// to another node.
+	Agent string
+	// SingleUse tickets run once per agent: a second DoGet of the same
+	// task id is refused.
+	SingleUse     bool
 	Table         string // "db.table"
 	Format        string // parquet | csv | json
 	FormatOptions map[string]string
@@ -145,6 +152,8 @@ type wireTask struct {
 	QueryID       string            `json:"query_id,omitempty"`
 	Principal     string            `json:"principal"`
 	Groups        []string          `json:"groups,omitempty"`
+	Agent         string            `json:"agent,omitempty"`
+	SingleUse     bool              `json:"single_use,omitempty"`
 	Table         string            `json:"table"`
 	Format        string            `json:"format"`
 	FormatOptions map[string]string `json:"format_options,omitempty"`
@@ -325,6 +334,7 @@ func validFormat(f string) bool {
 func checkUTF8(t Task) error {
 	strs := []string{t.ID, t.QueryID, t.Principal, t.Table, t.Format, t.Location, t.PolicyHash, t.KeyID}
 	strs = append(strs, t.Groups...)
+	strs = append(strs, t.Agent)
 	for k, v := range t.FormatOptions {
 		strs = append(strs, k, v)
 	}
@@ -402,6 +412,7 @@ func Canonical(t Task) ([]byte, error) {
 	}
 	w := wireTask{
 		Version: t.Version, ID: t.ID, QueryID: t.QueryID, Principal: t.Principal, Groups: t.Groups,
+		Agent: t.Agent, SingleUse: t.SingleUse,
 		Table: t.Table, Format: t.Format, Location: t.Location,
 		RowFilter: t.RowFilter, Predicate: t.Predicate, Limit: t.Limit,
 		PolicyVersion: t.PolicyVersion, PolicyHash: t.PolicyHash,
@@ -463,6 +474,7 @@ func decodeTask(payload []byte) (Task, error) {
 	}
 	t := Task{
 		Version: w.Version, ID: w.ID, QueryID: w.QueryID, Principal: w.Principal, Groups: w.Groups,
+		Agent: w.Agent, SingleUse: w.SingleUse,
 		Table: w.Table, Format: w.Format, FormatOptions: w.FormatOptions, PartitionColumns: w.PartCols, Location: w.Location,
 		RowFilter: w.RowFilter, Predicate: w.Predicate, Limit: w.Limit,
 		PolicyVersion: w.PolicyVersion, PolicyHash: w.PolicyHash, KeyID: w.KeyID,

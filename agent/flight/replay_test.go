@@ -3,12 +3,15 @@ package flight
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/nscale/nscale/internal/agentapi/agentapitest"
 	"github.com/nscale/nscale/internal/taskplan"
 )
 
@@ -52,6 +55,28 @@ func TestTicketBindingAndReplay(t *testing.T) {
 	err = doGet(once)
 	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "already used") {
 		t.Fatalf("replayed single-use ticket: %v", err)
+	}
+	// A ticket of another cluster (its own signing and sealing keys),
+	// otherwise valid for alice on this agent: refused.
+	other := agentapitest.NewKeys(t, "x")
+	task := tableTask(e.objs[0])
+	task.ID, task.QueryID, task.Principal, task.Agent = "task-other", "q-other", "alice", "agent-a"
+	task.IssuedAt, task.ExpiresAt = time.Now().Add(-time.Second), time.Now().Add(time.Minute)
+	signed, err := other.Signer.Sign(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := other.Sealer.Seal(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := flightsql.CreateStatementQueryTicket(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = doGet(&flight.Ticket{Ticket: raw})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "sealed ticket invalid") {
+		t.Fatalf("a ticket of another cluster: %v", err)
 	}
 	for reason, want := range map[string]float64{"other_agent": 1, "replayed": 1} {
 		if n := testutil.ToFloat64(e.srv.m.ticketsRefused.WithLabelValues(reason)); n != want {

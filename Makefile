@@ -32,6 +32,11 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
+	@# The committed eBPF object must be what its source generates (where clang is).
+	@if command -v clang >/dev/null && [ -f /usr/include/bpf/bpf_helpers.h ]; then \
+	  echo "go generate ./agent/ebpf/ (checking the committed BPF object is current)"; \
+	  $(GO) generate ./agent/ebpf/ && git diff --exit-code -- agent/ebpf/; \
+	else echo "lint: clang or libbpf-dev missing; the committed BPF object is not regenerated"; fi
 	@if [ -x "$(NSCALE_CACHE)/bin/staticcheck" ]; then \
 	  echo "$(NSCALE_CACHE)/bin/staticcheck ./..."; "$(NSCALE_CACHE)/bin/staticcheck" ./... && \
 	  echo "$(NSCALE_CACHE)/bin/staticcheck -tags integration ./integration/..." && \
@@ -55,7 +60,8 @@ bench:
 bench-integration: tools
 	$(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./integration/...
 
-## generate: regenerate committed code (internal/agentapi from agentapi.proto).
+## generate: regenerate committed code (internal/agentapi from agentapi.proto,
+## agent/ebpf from guard.c: needs apt-get install clang llvm libbpf-dev).
 ## Needs protoc (Debian: apt-get install protobuf-compiler); the Go plugins
 ## are installed into $(NSCALE_CACHE)/bin at the pinned versions.
 generate:

@@ -149,6 +149,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	defer a.openGuard(peers)()
 	budget := flight.NewBudget(memory.NewGoAllocator(), a.cfg.Flight.MemoryBudget)
 	a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nscale_agent_arrow_bytes_in_use",
 		Help: "Arrow memory held by running streams (flight.memory_budget bounds admission)."},

@@ -24,8 +24,17 @@ type Config struct {
 	Ops              OpsConfig          `yaml:"ops"`
 	Flight           FlightConfig       `yaml:"flight"`
 	ControlPlane     ControlPlaneConfig `yaml:"control_plane"`
+	EBPF             EBPFConfig         `yaml:"ebpf"`
 	ShutdownTimeout  time.Duration      `yaml:"shutdown_timeout"`
 	Log              logging.Config     `yaml:"log"`
+}
+
+// EBPFConfig is where the node's bootstrap pinned the eBPF connect guard.
+type EBPFConfig struct {
+	// PinDir holds the guard's pinned maps; the agent keeps the allow-list
+	// map equal to flight.allowed_* and exports the counters. Empty, or
+	// no guard installed there, runs without it (logged once).
+	PinDir string `yaml:"pin_dir"`
 }
 
 // OpsConfig is the listener for /livez, /readyz and /metrics.
@@ -112,6 +121,7 @@ func DefaultConfig() Config {
 				StateDir:            "/var/lib/nscale",
 			},
 		},
+		EBPF:            EBPFConfig{PinDir: "/sys/fs/bpf/nscale"},
 		ShutdownTimeout: 15 * time.Second,
 		Log:             logging.Config{Level: "info", Format: "json"},
 	}

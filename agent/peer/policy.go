@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"os"
 	"os/user"
 	"sort"
 	"strconv"
@@ -138,5 +139,68 @@ func (p *Policy) groupsOf(uid uint32) []uint32 {
 		clear(p.groups) // bounded: a node has few uids that call
 	}
 	p.groups[uid] = cachedGroups{gids: out, at: time.Now()}
+	return out
+}
+
+// UIDs are the uids the policy allows, for the eBPF connect guard's map:
+// the listed uids and users, and the members of the listed groups (their
+// primary group from /etc/passwd, supplementary ones from /etc/group).
+func (p *Policy) UIDs() []uint32 {
+	set := map[uint32]bool{}
+	for u := range p.uids {
+		set[u] = true
+	}
+	if len(p.gids) > 0 {
+		for _, u := range groupMembers(p.gids, "/etc/passwd", "/etc/group") {
+			set[u] = true
+		}
+	}
+	out := make([]uint32, 0, len(set))
+	for u := range set {
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// groupMembers reads the uids whose primary group is in gids, and those of
+// the users listed as members of those groups.
+func groupMembers(gids map[uint32]bool, passwdFile, groupFile string) []uint32 {
+	byName := map[string]uint32{}
+	var out []uint32
+	if b, err := os.ReadFile(passwdFile); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) < 4 {
+				continue
+			}
+			uid, err1 := strconv.ParseUint(f[2], 10, 32)
+			gid, err2 := strconv.ParseUint(f[3], 10, 32)
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			byName[f[0]] = uint32(uid)
+			if gids[uint32(gid)] {
+				out = append(out, uint32(uid))
+			}
+		}
+	}
+	if b, err := os.ReadFile(groupFile); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Split(line, ":")
+			if len(f) < 4 {
+				continue
+			}
+			gid, err := strconv.ParseUint(f[2], 10, 32)
+			if err != nil || !gids[uint32(gid)] {
+				continue
+			}
+			for _, m := range strings.Split(f[3], ",") {
+				if uid, ok := byName[strings.TrimSpace(m)]; ok {
+					out = append(out, uid)
+				}
+			}
+		}
+	}
 	return out
 }

@@ -1,7 +1,9 @@
 package peer
 
 import (
+	"os"
 	"os/user"
+	"sort"
 	"strconv"
 	"testing"
 )
@@ -54,5 +56,21 @@ func TestPolicy(t *testing.T) {
 		if gp.Allow(Cred{UID: uint32(id), GID: 0, Known: true, Via: "tcp"}) {
 			t.Error("a TCP caller outside the group was allowed (a TCP peer's gid is not known)")
 		}
+	}
+}
+
+func TestGroupMembers(t *testing.T) {
+	dir := t.TempDir()
+	passwd := dir + "/passwd"
+	group := dir + "/group"
+	os.WriteFile(passwd, []byte("root:x:0:0::/root:/bin/sh\nspark:x:1001:1001::/home/spark:/bin/sh\nyarn:x:1002:1002::/:/bin/sh\nbob:x:1003:1003::/:/bin/sh\n"), 0o644)
+	os.WriteFile(group, []byte("spark:x:1001:\nhadoop:x:2000:yarn,spark\nbob:x:1003:\n"), 0o644)
+	got := groupMembers(map[uint32]bool{2000: true}, passwd, group)
+	sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+	if len(got) != 2 || got[0] != 1001 || got[1] != 1002 {
+		t.Fatalf("members of hadoop = %v, want [1001 1002]", got)
+	}
+	if got := groupMembers(map[uint32]bool{1003: true}, passwd, group); len(got) != 1 || got[0] != 1003 {
+		t.Fatalf("primary-group members of bob = %v", got)
 	}
 }

@@ -23,6 +23,8 @@ const usage = `nscale-agent runs the nscale agent on a compute node.
 
 Usage:
   nscale-agent run [flags]     serve on loopback until SIGINT or SIGTERM
+  nscale-agent bootstrap --ebpf [flags]  (root) install the eBPF connect guard;
+                               --uninstall removes it (nscale-agent bootstrap --help)
   nscale-agent version         print the version
 
 Flags of run:
@@ -66,6 +68,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv f
 	switch args[0] {
 	case "run":
 		return runCmd(ctx, args[1:], stderr, getenv)
+	case "bootstrap":
+		return bootstrapCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version.String())
 		return 0

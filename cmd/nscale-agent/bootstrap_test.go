@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nscale/nscale/agent/ebpf"
+)
+
+// bootstrap --ebpf installs the guard (pins present, owned by the agent's
+// user) and --uninstall removes every pin; bad input is a usage error.
+func TestBootstrapEBPF(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := bootstrapCmd([]string{"--ebpf", "--port", "0"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--port 0") {
+		t.Fatalf("port 0: %d %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := bootstrapCmd([]string{"--ebpf", "--allowed-users", "no-such-user-nscale"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "no-such-user-nscale") {
+		t.Fatalf("unknown user: %d %s", code, errb.String())
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("installing the guard needs root")
+	}
+	if err := ebpf.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("eBPF unavailable in CI: %v", err)
+		}
+		t.Skipf("eBPF unavailable: %v", err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	cg := filepath.Join("/sys/fs/cgroup/unified", "nscale-boot-test-"+hex.EncodeToString(b))
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(cg)
+	pins := "/sys/fs/bpf/nscale_boot_test_" + hex.EncodeToString(b)
+	defer ebpf.Uninstall(pins)
+	args := []string{"--ebpf", "--cgroup", cg, "--pin-dir", pins, "--port", "7443", "--allowed-users", "root", "--agent-user", "nscale-test"}
+	out.Reset()
+	errb.Reset()
+	if code := bootstrapCmd(args, &out, &errb); code != 0 {
+		t.Fatalf("install: %d %s", code, errb.String())
+	}
+	fi, err := os.Stat(filepath.Join(pins, "allowed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("allowed pin mode %v", fi.Mode())
+	}
+	if code := bootstrapCmd(args, &out, &errb); code != 0 {
+		t.Fatalf("second install (stale pins): %d %s", code, errb.String())
+	}
+	if code := bootstrapCmd([]string{"--ebpf", "--uninstall", "--pin-dir", pins}, &out, &errb); code != 0 {
+		t.Fatalf("uninstall: %d %s", code, errb.String())
+	}
+	if _, err := os.Stat(pins); !os.IsNotExist(err) {
+		t.Fatalf("pins left after uninstall: %v", err)
+	}
+}

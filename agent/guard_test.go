@@ -2,12 +2,9 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nscale/nscale/agent/ebpf"
+	"github.com/nscale/nscale/agent/ebpf/ebpftest"
 )
 
 func metricsText(t *testing.T, a *Agent) string {
@@ -64,28 +62,11 @@ func TestGuardWiring(t *testing.T) {
 		t.Fatalf("without a guard:\n%s", m)
 	}
 
-	if os.Geteuid() != 0 {
-		t.Skip("installing a guard needs root")
-	}
-	if err := ebpf.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("eBPF unavailable in CI: %v", err)
-		}
-		t.Skipf("eBPF unavailable: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "nscale-agent-test-" + hex.EncodeToString(b)
-	cg := filepath.Join("/sys/fs/cgroup/unified", name)
-	if err := os.Mkdir(cg, 0o755); err != nil {
+	ebpftest.Require(t)
+	pins := ebpftest.PinDir(t)
+	if err := ebpf.Install(ebpf.InstallOptions{CgroupPath: ebpftest.Cgroup(t), PinDir: pins, Port: 7443, AllowedUIDs: []uint32{4242}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Remove(cg) })
-	pins := filepath.Join("/sys/fs/bpf", strings.ReplaceAll(name, "-", "_"))
-	if err := ebpf.Install(ebpf.InstallOptions{CgroupPath: cg, PinDir: pins, Port: 7443, AllowedUIDs: []uint32{4242}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ebpf.Uninstall(pins) })
 	cfg2 := DefaultConfig()
 	cfg2.Ops.Listen, cfg2.Flight.Listen, cfg2.Flight.Socket = "127.0.0.1:0", "127.0.0.1:0", ""
 	addr2, ca2 := startKeysCP(t, "nsj_h")

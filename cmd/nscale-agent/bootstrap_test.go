@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/nscale/nscale/agent/ebpf"
+	"github.com/nscale/nscale/agent/ebpf/ebpftest"
 )
 
 // bootstrap --ebpf installs the guard (pins present, owned by the agent's
@@ -23,24 +21,8 @@ func TestBootstrapEBPF(t *testing.T) {
 	if code := bootstrapCmd([]string{"--ebpf", "--allowed-users", "no-such-user-nscale"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "no-such-user-nscale") {
 		t.Fatalf("unknown user: %d %s", code, errb.String())
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("installing the guard needs root")
-	}
-	if err := ebpf.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("eBPF unavailable in CI: %v", err)
-		}
-		t.Skipf("eBPF unavailable: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	cg := filepath.Join("/sys/fs/cgroup/unified", "nscale-boot-test-"+hex.EncodeToString(b))
-	if err := os.Mkdir(cg, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(cg)
-	pins := "/sys/fs/bpf/nscale_boot_test_" + hex.EncodeToString(b)
-	defer ebpf.Uninstall(pins)
+	ebpftest.Require(t)
+	cg, pins := ebpftest.Cgroup(t), ebpftest.PinDir(t)
 	args := []string{"--ebpf", "--cgroup", cg, "--pin-dir", pins, "--port", "7443", "--allowed-users", "root", "--agent-user", "nscale-test"}
 	out.Reset()
 	errb.Reset()

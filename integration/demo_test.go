@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
 	"os"
 	"os/exec"
@@ -13,9 +14,18 @@ import (
 	"time"
 )
 
+// freeAddr is a free port on a loopback address of its own (127.a.b.c):
+// a port the kernel hands out now may be taken as the source port of an
+// outgoing connection before the demo binds it, but not on an address
+// nothing else uses.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	ip := net.IPv4(127, 100+b[0]%100, b[1], 1+b[2]%254)
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ done
 ctl() { "$BIN/nscalectl" --server "http://$API" --token-file data/admin.token "$@"; }
 
 echo "== creating the tables and the policies (nscalectl sql)"
-if ! ctl sql "SHOW DATABASES" | grep -qw demo; then
+if ! ctl sql "SHOW DATABASES" | grep -w demo >/dev/null; then
   ctl sql "
     CREATE DATABASE demo COMMENT 'sample customers and card transactions';
     CREATE EXTERNAL TABLE demo.customers STORED AS PARQUET LOCATION 'file://$DATA/customers/';
@@ -94,7 +94,7 @@ fi
 ctl explain --user ann demo.customers
 
 token() {
-  ctl tokens create --user "$1" --ttl 1h --name demo | awk '{print $1; exit}' >"data/$1.token"
+  ctl tokens create --user "$1" --ttl 1h --name demo | awk 'NR == 1 {print $1}' >"data/$1.token"  # awk reads it all: no SIGPIPE under pipefail
   chmod 600 "data/$1.token"
 }
 token ada

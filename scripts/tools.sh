@@ -15,6 +15,10 @@ STATICCHECK_VERSION=v0.8.2
 need=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] && [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
 { [ -x /usr/sbin/mariadbd ] || command -v mariadbd >/dev/null; } && command -v mariadb-install-db >/dev/null || need+=(mariadb-server)
+# ShellCheck (Debian package shellcheck) lints every shell script (make lint); systemd-analyze verifies
+# the agent's unit that the node bootstrap writes (bootstrap tests).
+command -v shellcheck >/dev/null || need+=(shellcheck)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tools: the tests need the Debian packages ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2; exit 1

@@ -204,6 +204,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		run.Task{Name: "enrolment", Run: ident.Run},
 		run.Task{Name: "keys", Run: keys.Run},
 		run.Task{Name: "flight", Run: func(ctx context.Context) error { return srv.Run(ctx, flightLns...) }},
+		run.Task{Name: "notify", Run: func(ctx context.Context) error { return a.notifySystemd(ctx, ident) }},
 	)
 	if err == nil {
 		a.log.Info("agent stopped")

@@ -113,6 +113,9 @@ type Identity struct {
 	notAfter  time.Time
 	heartbeat time.Duration
 	lastErr   string
+
+	enrolled     chan struct{}
+	enrolledOnce sync.Once
 }
 
 // New checks the options; nothing is contacted until Run.
@@ -133,7 +136,7 @@ func New(o Options) (*Identity, error) {
 		o.Now = time.Now
 	}
 	id := &Identity{o: o, log: o.Logger.With("component", "enrolment"), m: newMetrics(o.Registerer), now: o.Now,
-		heartbeat: 15 * time.Second, wake: make(chan struct{}, 1)}
+		heartbeat: 15 * time.Second, wake: make(chan struct{}, 1), enrolled: make(chan struct{})}
 	ev, err := evidenceSource(o.Config)
 	if err != nil {
 		return nil, err
@@ -166,6 +169,39 @@ func (id *Identity) Ready() (bool, string) {
 		return false, "the agent certificate expired at " + id.notAfter.UTC().Format(time.RFC3339) + ": " + id.lastErr
 	}
 	return true, fmt.Sprintf("enrolled as %s (%s), certificate valid until %s", id.agentID, id.spiffeID, id.notAfter.UTC().Format(time.RFC3339))
+}
+
+// Enrolled is closed once the agent holds a certificate, saved or new.
+func (id *Identity) Enrolled() <-chan struct{} { return id.enrolled }
+
+// EnrolOnce is the node bootstrap's enrolment: it enrols now unless a
+// saved certificate is still valid (already is then true), saving the
+// key and certificate in the state directory for the agent. A control
+// plane that cannot be reached is retried until ctx ends; a refusal
+// (a used or wrong token, evidence the control plane rejects) is
+// returned at once.
+func (id *Identity) EnrolOnce(ctx context.Context) (already bool, err error) {
+	if id.current() != nil {
+		return true, nil
+	}
+	backoff := 500 * time.Millisecond
+	for {
+		err := id.enrol(ctx)
+		if err == nil {
+			return false, nil
+		}
+		switch status.Code(err) {
+		case codes.Unavailable, codes.DeadlineExceeded:
+		default:
+			return false, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("the control plane at %s could not be reached before the enrolment timeout: %w", id.o.Address, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }
 
 // AgentID is the enrolled agent id, "" before enrolment.

@@ -67,6 +67,7 @@ func (id *Identity) set(cert *tls.Certificate, agentID, spiffeID string) {
 	// backdates for clock skew.
 	id.notBefore, id.notAfter, id.lastErr = id.now(), cert.Leaf.NotAfter, ""
 	id.mu.Unlock()
+	id.enrolledOnce.Do(func() { close(id.enrolled) })
 	id.m.expiry.Set(float64(cert.Leaf.NotAfter.Unix()))
 }
 

@@ -23,8 +23,9 @@ const usage = `nscale-agent runs the nscale agent on a compute node.
 
 Usage:
   nscale-agent run [flags]     serve on loopback until SIGINT or SIGTERM
-  nscale-agent bootstrap --ebpf [flags]  (root) install the eBPF connect guard;
-                               --uninstall removes it (nscale-agent bootstrap --help)
+  nscale-agent bootstrap [flags]  (root) set up the node: user, dirs, config, systemd
+                               unit, enrolment, Spark settings; --ebpf alone installs
+                               only the eBPF guard (nscale-agent bootstrap --help)
   nscale-agent version         print the version
 
 Flags of run:

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/nscale/nscale/internal/secretfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,6 +47,14 @@ func loadOrCreateToken(path, key string) (tok []byte, created bool, err error) {
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", key, err)
+	}
+	// A token other users may read is refused, like every secret file.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", key, err)
+	}
+	if err := secretfile.CheckMode(key+" "+path, fi); err != nil {
+		return nil, false, err
 	}
 	t := strings.TrimSpace(string(b))
 	if len(t) < 16 {

@@ -133,8 +133,13 @@ func TestHelmChartAgentEnrolsOnKubernetes(t *testing.T) {
 	cpSpec := &dep.Spec.Template.Spec
 	cpc := &cpSpec.Containers[0]
 	cpRoot := filepath.Join(root, "controlplane")
-	// Mode 0600, owner the test: see the note on keyFileMode.
-	layOut(t, cpRoot, cpSpec, cpc, secrets, configMaps, "", -1, keyFileMode)
+	// The Secret files get the kubelet's modes (0440 for the keys), and as
+	// root the test gives them the pod's group the way fsGroup does.
+	cpOwner := -1
+	if os.Geteuid() == 0 {
+		cpOwner = podUID
+	}
+	layOut(t, cpRoot, cpSpec, cpc, secrets, configMaps, "", cpOwner, nil)
 	// In the pod, the in-cluster config is the pod's own service-account
 	// token (automountServiceAccountToken: true). rest.InClusterConfig
 	// reads fixed paths, so the same credentials, a token of the rendered
@@ -308,14 +313,6 @@ func TestHelmChartAgentEnrolsOnKubernetes(t *testing.T) {
 	}
 	s.stop(t)
 }
-
-// keyFileMode is the mode the control plane's Secret files get here: 0600,
-// owned by the test's user. In a pod the kubelet makes them root-owned,
-// 0440, group 65532 (the pod's fsGroup; without it 65532 could not read
-// them at all). The control plane's signing-key and agent-CA-key checks
-// refuse group-readable files today, so the test cannot use the kubelet's
-// mode for them; docs/install-kubernetes.md says so.
-var keyFileMode = func(fs.FileMode) fs.FileMode { return 0o600 }
 
 // controlPlaneKeys makes the keys Secret's files as the install guide says:
 // start nscale-controlplane once in an empty directory (it creates the

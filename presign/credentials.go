@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nscale/nscale/internal/secretfile"
 	"io"
 	"os"
 	"sync"
@@ -222,11 +223,8 @@ func readSecretFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, inputError(ErrInvalidConfig, "presign: stat secret file: "+err.Error())
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, inputError(ErrInvalidConfig, "presign: secret file "+path+" is not a regular file")
-	}
-	if perm := fi.Mode().Perm(); perm&0o027 != 0 {
-		return nil, inputError(ErrInvalidConfig, fmt.Sprintf("presign: secret file %s has mode %04o: it must not be accessible by other users nor writable by its group (use chmod 600)", path, perm))
+	if err := secretfile.CheckMode("presign: secret file "+path, fi); err != nil {
+		return nil, inputError(ErrInvalidConfig, err.Error())
 	}
 	if fi.Size() > limit {
 		return nil, inputError(ErrInvalidConfig, fmt.Sprintf("presign: secret file %s is larger than %d bytes", path, limit))

@@ -162,7 +162,7 @@ func TestLoadStaticCredentialsFile(t *testing.T) {
 		{"0600", good, 0o600, aws.Credentials{AccessKeyID: "AKIAFILE", SecretAccessKey: "s3cr3t/+=", SessionToken: "tok"}, ""},
 		{"0400 no token", "access_key_id: A\nsecret_access_key: S\n", 0o400, aws.Credentials{AccessKeyID: "A", SecretAccessKey: "S"}, ""},
 		{"0640 group read", good, 0o640, aws.Credentials{AccessKeyID: "AKIAFILE", SecretAccessKey: "s3cr3t/+=", SessionToken: "tok"}, ""},
-		{"world readable", good, 0o644, aws.Credentials{}, "has mode 0644: it must not be accessible by other users"},
+		{"world readable", good, 0o644, aws.Credentials{}, "has mode 0644: a secret file must not be accessible by other users"},
 		{"group writable", good, 0o660, aws.Credentials{}, "has mode 0660"},
 		{"unknown key", good + "region: us-east-1\n", 0o600, aws.Credentials{}, "field error"},
 		{"missing secret", "access_key_id: A\n", 0o600, aws.Credentials{}, "access_key_id and secret_access_key are required"},

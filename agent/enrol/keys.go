@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/nscale/nscale/internal/secretfile"
 	"os"
 	"path/filepath"
 
@@ -124,8 +125,8 @@ func (id *Identity) loadState() error {
 	if err != nil {
 		return err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("%s has mode %o: the agent key must be readable by its owner only", filepath.Join(dir, keyFile), fi.Mode().Perm())
+	if err := secretfile.CheckMode(filepath.Join(dir, keyFile), fi); err != nil {
+		return err
 	}
 	keyPEM, err := os.ReadFile(filepath.Join(dir, keyFile))
 	if err != nil {

@@ -46,3 +46,15 @@ func TestBootstrapEBPF(t *testing.T) {
 		t.Fatalf("pins left after uninstall: %v", err)
 	}
 }
+
+// The chart's init container names the agent by uid: its image has no
+// passwd entry for 65532.
+func TestAgentOwnerNumeric(t *testing.T) {
+	uid, gid, err := agentOwner("65532")
+	if err != nil || uid != 65532 || gid != 65532 {
+		t.Fatalf("agentOwner(65532) = %d %d %v", uid, gid, err)
+	}
+	if _, _, err := agentOwner("no-such-user-nscale"); err == nil {
+		t.Fatal("an unknown user name was accepted")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/nscale/nscale/internal/secretfile"
 	"io/fs"
 	"math/big"
 	"net"
@@ -167,10 +168,7 @@ func checkKeyFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("agent_ca.key_file: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("agent_ca.key_file %s has mode %o: the CA key must be readable by its owner only (chmod 600)", path, fi.Mode().Perm())
-	}
-	return nil
+	return secretfile.CheckMode("agent_ca.key_file "+path, fi)
 }
 
 func create(cfg Config, now time.Time) error {

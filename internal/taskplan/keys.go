@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"github.com/nscale/nscale/internal/secretfile"
 	"io"
 	"io/fs"
 	"os"
@@ -22,8 +23,8 @@ import (
 // body. The example is not spelled out as a PEM block here so that secret
 // scanners stay quiet on the source.
 //
-// A private key file must not be accessible by group or others (mode 0600
-// or stricter); ReadPrivateKeyFile refuses it otherwise.
+// A private key file must follow internal/secretfile's rule (0600, or 0440
+// with the service's group); ReadPrivateKeyFile refuses it otherwise.
 
 const (
 	pemPrivate  = "PRIVATE KEY"
@@ -158,11 +159,8 @@ func ReadPrivateKeyFile(path string) (string, ed25519.PrivateKey, error) {
 	if err != nil {
 		return "", nil, apierr.Wrap(apierr.FailedPrecondition, err, "stat key file %s", path)
 	}
-	if !st.Mode().IsRegular() {
-		return "", nil, apierr.New(apierr.FailedPrecondition, "key file %s is not a regular file", path)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return "", nil, apierr.New(apierr.FailedPrecondition, "key file %s has mode %04o; it must not be accessible by group or others (chmod 600)", path, perm)
+	if err := secretfile.CheckMode("key file "+path, st); err != nil {
+		return "", nil, apierr.Wrap(apierr.FailedPrecondition, err, "")
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
 	if err != nil {

@@ -554,7 +554,7 @@ func TestKeyFiles(t *testing.T) {
 	if err != nil || gotID != id || !gotPriv.Equal(priv) {
 		t.Fatalf("ReadPrivateKeyFile: %q %v", gotID, err)
 	}
-	for _, mode := range []os.FileMode{0o640, 0o604, 0o660, 0o620} {
+	for _, mode := range []os.FileMode{0o644, 0o604, 0o660, 0o620} {
 		if err := os.Chmod(path, mode); err != nil {
 			t.Fatal(err)
 		}
@@ -563,11 +563,14 @@ func TestKeyFiles(t *testing.T) {
 			t.Fatalf("mode %04o accepted: %v", mode, err)
 		}
 	}
-	if err := os.Chmod(path, 0o400); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := taskplan.ReadPrivateKeyFile(path); err != nil {
-		t.Fatalf("mode 0400: %v", err)
+	// 0440 is how the kubelet mounts a Secret for a non-root pod's fsGroup.
+	for _, mode := range []os.FileMode{0o400, 0o440} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := taskplan.ReadPrivateKeyFile(path); err != nil {
+			t.Fatalf("mode %04o: %v", mode, err)
+		}
 	}
 
 	pubPEM, err := taskplan.MarshalPublicKey(id, priv.Public().(ed25519.PublicKey))

@@ -26,7 +26,7 @@ func unit(o Options) string {
 # --uninstall removes it.
 [Unit]
 Description=nscale agent: policy-enforcing Arrow Flight SQL on loopback
-Documentation=https://github.com/nscale/nscale/blob/main/docs/install-aws.md
+Documentation=https://github.com/nscale/nscale/blob/main/docs/install-node.md
 Wants=network-online.target
 After=network-online.target
 

@@ -245,6 +245,23 @@ func TestHelmChartAgentEnrolsOnKubernetes(t *testing.T) {
 	agentBin := filepath.Join(root, "bin", "nscale-agent")
 	copyExecutable(t, bin("nscale-agent"), agentBin)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent", "GORACE=" + os.Getenv("GORACE")}
+	// The init containers before the agent, as the kubelet runs them: here
+	// socket-dir (root, CAP_CHOWN) with its mount moved into agentRoot.
+	for _, ic := range spec.InitContainers {
+		if !asRoot {
+			t.Logf("init container %s not run: needs root (CI runs as root)", ic.Name)
+			continue
+		}
+		if ic.Name != "socket-dir" {
+			t.Fatalf("init container %s: not expected with the default values", ic.Name)
+		}
+		iargs := slices.Clone(ic.Args)
+		iargs[slices.Index(iargs, "--socket-dir")+1] = agentRoot + argAfter(t, ic.Args, "--socket-dir")
+		out, errOut, code := runCmd(t, agentRoot, nil, "nscale-agent", iargs...)
+		if code != 0 {
+			t.Fatalf("init container %s: exit %d: %s%s", ic.Name, code, out, errOut)
+		}
+	}
 	var agent *daemon
 	if asRoot {
 		// The chart's user, group and fsGroup; the agent refuses root.
@@ -426,6 +443,15 @@ func layOut(t *testing.T, root string, spec *corev1.PodSpec, c *corev1.Container
 				t.Fatal(err)
 			}
 		case v.HostPath != nil:
+			// DirectoryOrCreate: the kubelet makes it root's, 0755, and the
+			// chart's socket-dir init container hands it over. Directory:
+			// the operator prepared it for 65532.
+			if v.HostPath.Type != nil && *v.HostPath.Type == corev1.HostPathDirectoryOrCreate {
+				if err := os.Chmod(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
 			if err := os.Chmod(dir, 0o750); err != nil {
 				t.Fatal(err)
 			}

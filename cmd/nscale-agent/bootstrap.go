@@ -46,6 +46,7 @@ func bootstrapCmd(args []string, stdout, stderr io.Writer) int {
 	enrolTimeout := fs.Duration("enrol-timeout", 2*time.Minute, "")
 	noEnrol := fs.Bool("no-enrol", false, "")
 	noStart := fs.Bool("no-start", false, "")
+	socketDir := fs.String("socket-dir", "", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, bootstrapUsage)
@@ -57,6 +58,13 @@ func bootstrapCmd(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "nscale-agent bootstrap: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if *socketDir != "" {
+		if *cp != "" || *withEBPF || *uninstall || *dry || *root != "/" {
+			fmt.Fprintln(stderr, "nscale-agent bootstrap: --socket-dir prepares only the socket directory; it takes only --agent-user")
+			return 2
+		}
+		return socketDirOnly(*socketDir, *owner, stdout, stderr)
 	}
 	if *withEBPF && *cp == "" && *root == "/" && !*dry {
 		return ebpfOnly(*uninstall, *cgroup, *pinDir, *port, *allowed, *owner, stdout, stderr)
@@ -166,6 +174,22 @@ func ebpfOnly(uninstall bool, cgroup, pinDir string, port uint, allowed, owner s
 	return 0
 }
 
+// socketDirOnly is the chart's socket-dir init container: the hostPath
+// the kubelet created as root becomes the agent's.
+func socketDirOnly(dir, owner string, stdout, stderr io.Writer) int {
+	uid, gid, err := agentOwner(owner)
+	if err != nil {
+		fmt.Fprintf(stderr, "nscale-agent bootstrap: --agent-user %q: %v\n", owner, err)
+		return 2
+	}
+	if err := bootstrap.PrepareSocketDir(dir, int(uid), int(gid)); err != nil {
+		fmt.Fprintf(stderr, "nscale-agent bootstrap: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "socket directory %s: owner %d:%d, mode %04o\n", dir, uid, gid, bootstrap.SocketDirMode)
+	return 0
+}
+
 // agentOwner is a user name, or a numeric uid (containers often have no
 // passwd entry for the agent's user); a bare uid is its own group.
 func agentOwner(name string) (uint32, uint32, error) {
@@ -235,4 +259,8 @@ the eBPF connect guard. A failure prints one line naming its step.
 --ebpf without --control-plane installs (or with --uninstall removes) only the
 eBPF guard: the Kubernetes chart's privileged init container runs that;
 --agent-user may then be a numeric uid.
+
+--socket-dir DIR [--agent-user UID] only makes DIR (a node's hostPath) a
+directory owned by the agent's user, mode 0750, refusing a symlink or a file
+there: the chart's socket-dir init container runs that (it needs CAP_CHOWN).
 `

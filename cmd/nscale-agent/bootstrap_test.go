@@ -58,3 +58,23 @@ func TestAgentOwnerNumeric(t *testing.T) {
 		t.Fatal("an unknown user name was accepted")
 	}
 }
+
+// --socket-dir alone prepares the directory; mixed with the node install's
+// flags it is a usage error.
+func TestBootstrapSocketDir(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := bootstrapCmd([]string{"--socket-dir", t.TempDir(), "--control-plane", "cp:7081"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--socket-dir") {
+		t.Fatalf("mixed flags: %d %s", code, errb.String())
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("chown to 65532 needs root (CI runs as root)")
+	}
+	dir := filepath.Join(t.TempDir(), "nscale")
+	errb.Reset()
+	if code := bootstrapCmd([]string{"--socket-dir", dir, "--agent-user", "65532"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o750 {
+		t.Fatalf("%s: %v %v", dir, fi, err)
+	}
+}

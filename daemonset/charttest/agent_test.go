@@ -78,8 +78,25 @@ func TestAgentDaemonSet(t *testing.T) {
 				if v.HostPath == nil || v.HostPath.Path != "/run/nscale" || m.MountPath != path.Dir(cfg.Flight.Socket) || m.ReadOnly {
 					t.Errorf("socket %s on volume %+v mounted %+v, want the writable hostPath /run/nscale", cfg.Flight.Socket, v.VolumeSource, m)
 				}
-				if v.HostPath.Type == nil || *v.HostPath.Type != corev1.HostPathDirectory {
-					t.Errorf("socket hostPath type %v, want Directory (prepared on the node for 65532)", v.HostPath.Type)
+				// Either the chart's socket-dir init container hands the
+				// kubelet-made directory to 65532, or the operator made it.
+				prepare := !strings.Contains(rd.values, "prepare: false")
+				wantType := corev1.HostPathDirectoryOrCreate
+				if !prepare {
+					wantType = corev1.HostPathDirectory
+				}
+				if v.HostPath.Type == nil || *v.HostPath.Type != wantType {
+					t.Errorf("socket hostPath type %v, want %s", v.HostPath.Type, wantType)
+				}
+				init := container(spec, socketDirInit)
+				if (init != nil) != prepare {
+					t.Errorf("socket-dir init container present=%v, want %v", init != nil, prepare)
+				}
+				if init != nil {
+					im, iv, err := mountOf(spec, init, "/run/nscale/x")
+					if err != nil || iv.Name != v.Name || im.ReadOnly {
+						t.Errorf("socket-dir init container mounts %+v of %s (%v), want the socket's volume %s writable", im, iv.Name, err, v.Name)
+					}
 				}
 				if cfg.Flight.SocketMode != 0o660 {
 					t.Errorf("socket mode %o", cfg.Flight.SocketMode)

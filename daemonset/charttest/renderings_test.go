@@ -40,6 +40,7 @@ var renderings = []rendering{
   agentApi: {tlsSecret: nscale-agent-api-tls, extraServerNames: [nscale-agents.example.com]}
 `},
 	{name: "socket off, host network", values: "agent: {socket: {enabled: false}, hostNetwork: true}\n"},
+	{name: "socket directory prepared on the node", values: "agent: {socket: {prepare: false, hostPathType: Directory}}\n"},
 	{name: "other release and namespace", rel: Release{Name: "governance", Namespace: "data-platform"},
 		values: "image: {registry: registry.example.com/mirror/nscale/, tag: 1.2.3, pullSecrets: [regcred]}\n"},
 	{name: "everything on", values: `agent:

@@ -12,6 +12,10 @@ import (
 // `nscale-agent bootstrap --ebpf`.
 const ebpfInit = "ebpf-guard"
 
+// socketDirInit is the one container that runs as root without being
+// privileged: CAP_CHOWN only, to hand the socket's hostPath to 65532.
+const socketDirInit = "socket-dir"
+
 // Every container of every rendering but the eBPF init container is
 // hardened: non-root as 65532, no privilege escalation, every capability
 // dropped and none added, a read-only root filesystem, the runtime's
@@ -28,6 +32,10 @@ func TestEveryContainerIsHardened(t *testing.T) {
 			for _, ps := range specs {
 				for _, c := range append(append([]corev1.Container{}, ps.spec.InitContainers...), ps.spec.Containers...) {
 					if c.Name == ebpfInit {
+						continue
+					}
+					if c.Name == socketDirInit {
+						checkSocketDirInit(t, ps.what, &c, imageTag(rd))
 						continue
 					}
 					if strings.HasPrefix(ps.what, "pod template") && c.Name == "spark" {
@@ -202,5 +210,48 @@ func TestOnlyTheControlPlaneHoldsAnAPIToken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkSocketDirInit: root, but with every capability dropped except
+// CHOWN, no escalation, not privileged, read-only root, the runtime's
+// seccomp profile, limits, and exactly `bootstrap --socket-dir` with only
+// the socket's directory mounted.
+func checkSocketDirInit(t *testing.T, what string, c *corev1.Container, tag string) {
+	t.Helper()
+	what += " container " + c.Name
+	if !strings.HasPrefix(what, "DaemonSet") {
+		t.Errorf("%s: only the DaemonSet prepares the socket directory", what)
+	}
+	sc := c.SecurityContext
+	if sc == nil {
+		t.Fatalf("%s: no securityContext", what)
+	}
+	if sc.Privileged != nil && *sc.Privileged {
+		t.Errorf("%s: privileged", what)
+	}
+	if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+		t.Errorf("%s: allowPrivilegeEscalation is not false", what)
+	}
+	if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || !slices.Equal(sc.Capabilities.Add, []corev1.Capability{"CHOWN"}) {
+		t.Errorf("%s: capabilities %+v, want drop [ALL] add [CHOWN]", what, sc.Capabilities)
+	}
+	if sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+		t.Errorf("%s: readOnlyRootFilesystem is not true", what)
+	}
+	if sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("%s: seccompProfile %+v", what, sc.SeccompProfile)
+	}
+	if c.Resources.Limits.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
+		t.Errorf("%s: no limits", what)
+	}
+	if want := []string{"bootstrap", "--socket-dir", "/run/nscale", "--agent-user", "65532"}; len(c.Command) > 0 || !slices.Equal(c.Args, want) {
+		t.Errorf("%s: command %q args %q, want the image's entrypoint with %q", what, c.Command, c.Args, want)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/run/nscale" {
+		t.Errorf("%s: mounts %+v, want only /run/nscale", what, c.VolumeMounts)
+	}
+	if !strings.HasSuffix(c.Image, "/nscale-agent:"+tag) {
+		t.Errorf("%s: image %s is not the agent image", what, c.Image)
 	}
 }

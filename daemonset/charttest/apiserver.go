@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nscale/nscale/internal/k8stest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,27 +30,13 @@ type APIServer struct {
 	Admin  kubernetes.Interface
 }
 
-// AssetsDir is where the binaries are: KUBEBUILDER_ASSETS wins, as it does
-// inside envtest.
-func AssetsDir() string {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d
-	}
-	cache := os.Getenv("NSCALE_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "nscale")
-	}
-	return filepath.Join(cache, "k8s")
-}
-
 // ErrNoBinaries is wrapped by StartAPIServer's error when kube-apiserver or
 // etcd is missing.
 var ErrNoBinaries = errors.New("kube-apiserver or etcd missing")
 
 // StartAPIServer starts the API server; Stop ends it.
 func StartAPIServer() (*APIServer, error) {
-	dir := AssetsDir()
+	dir := k8stest.AssetsDir()
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if fi, err := os.Stat(filepath.Join(dir, bin)); err != nil || fi.Mode()&0o111 == 0 {
 			return nil, fmt.Errorf("%w: no %s in %s: run scripts/k8s-tools.sh (builds kube-apiserver and etcd into the cache)", ErrNoBinaries, bin, dir)

@@ -19,6 +19,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/nscale/nscale/internal/k8stest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	dir := assetsDir()
+	dir := k8stest.AssetsDir()
 	for _, bin := range []string{"kube-apiserver", "etcd"} {
 		if fi, err := os.Stat(filepath.Join(dir, bin)); err != nil || fi.Mode()&0o111 == 0 {
 			skipReason = fmt.Sprintf("no %s in %s: run scripts/k8s-tools.sh (builds kube-apiserver and etcd into the cache)", bin, dir)
@@ -89,20 +90,6 @@ func runMain(m *testing.M) int {
 	cluster = c
 	fmt.Fprintf(os.Stderr, "envtest: kube-apiserver and etcd from %s up and set up in %s\n", dir, time.Since(start).Round(time.Millisecond))
 	return m.Run()
-}
-
-// assetsDir is where scripts/k8s-tools.sh puts the binaries;
-// KUBEBUILDER_ASSETS wins, as it does inside envtest.
-func assetsDir() string {
-	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
-		return d
-	}
-	cache := os.Getenv("NSCALE_CACHE")
-	if cache == "" {
-		home, _ := os.UserHomeDir()
-		cache = filepath.Join(home, ".cache", "nscale")
-	}
-	return filepath.Join(cache, "k8s")
 }
 
 // needCluster skips without the binaries, except in CI (CI=true), where

@@ -32,6 +32,12 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
+	@# Every shell script in git passes shellcheck (scripts/tools.sh installs it; CI must have it).
+	@sh_files=$$(git ls-files '*.sh'); \
+	  if [ -z "$$sh_files" ]; then echo "lint: no shell scripts"; \
+	  elif command -v shellcheck >/dev/null; then echo "shellcheck" $$sh_files; shellcheck $$sh_files; \
+	  elif [ -n "$$CI" ]; then echo "lint: shellcheck is missing (scripts/tools.sh installs it) and CI is set"; exit 1; \
+	  else echo "lint: shellcheck not installed (make tools); shell scripts not checked"; fi
 	@# The committed eBPF object must be what its source generates (where clang is).
 	@if command -v clang >/dev/null && [ -f /usr/include/bpf/bpf_helpers.h ]; then \
 	  echo "go generate ./agent/ebpf/ (checking the committed BPF object is current)"; \

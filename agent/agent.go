@@ -149,7 +149,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	defer a.openGuard(peers)()
+	guard, closeGuard := a.openGuard(peers)
+	defer closeGuard()
 	budget := flight.NewBudget(memory.NewGoAllocator(), a.cfg.Flight.MemoryBudget)
 	a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nscale_agent_arrow_bytes_in_use",
 		Help: "Arrow memory held by running streams (flight.memory_budget bounds admission)."},
@@ -205,6 +206,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		run.Task{Name: "keys", Run: keys.Run},
 		run.Task{Name: "flight", Run: func(ctx context.Context) error { return srv.Run(ctx, flightLns...) }},
 		run.Task{Name: "notify", Run: func(ctx context.Context) error { return a.notifySystemd(ctx, ident) }},
+		run.Task{Name: "allowlist", Run: func(ctx context.Context) error { return a.syncAllowList(ctx, peers, guard) }},
 	)
 	if err == nil {
 		a.log.Info("agent stopped")

@@ -5,7 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,5 +94,65 @@ func TestGuardWiring(t *testing.T) {
 	}
 	if len(got) != 2 || !(got[0] == 0 && got[1] == 1234 || got[0] == 1234 && got[1] == 0) {
 		t.Fatalf("guard allow-list = %v, want the agent's [0 1234] (not the bootstrap's 4242)", got)
+	}
+}
+
+// A user named in flight.allowed_users that the node creates after the
+// agent started (EMR's spark) reaches the guard's map without a restart,
+// and until then the map lets no one through.
+func TestGuardFollowsPendingUser(t *testing.T) {
+	ebpftest.Require(t)
+	if _, err := exec.LookPath("useradd"); err != nil {
+		t.Skip("useradd missing")
+	}
+	old := allowListSync
+	allowListSync = 100 * time.Millisecond
+	t.Cleanup(func() { allowListSync = old })
+	pins := ebpftest.PinDir(t)
+	if err := ebpf.Install(ebpf.InstallOptions{CgroupPath: ebpftest.Cgroup(t), PinDir: pins, Port: 7443, AllowedUIDs: []uint32{4242}}); err != nil {
+		t.Fatal(err)
+	}
+	name := "nscale-late-" + strconv.Itoa(os.Getpid()%100000)
+	cfg := DefaultConfig()
+	cfg.Ops.Listen, cfg.Flight.Listen, cfg.Flight.Socket = "127.0.0.1:0", "127.0.0.1:0", ""
+	addr, ca := startKeysCP(t, "nsj_late")
+	enrolWith(t, &cfg, addr, ca, "nsj_late")
+	cfg.EBPF.PinDir = pins
+	cfg.Flight.AllowedUsers = []string{name}
+	runAgent(t, cfg)
+	m, err := cebpf.LoadPinnedMap(filepath.Join(pins, "allowed"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	keys := func() []uint32 {
+		var got []uint32
+		var k uint32
+		var v uint8
+		for it := m.Iterate(); it.Next(&k, &v); {
+			got = append(got, k)
+		}
+		return got
+	}
+	if got := keys(); len(got) != 0 {
+		t.Fatalf("guard allow-list = %v before the user exists, want none", got)
+	}
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("userdel", name).Run() })
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got := keys(); len(got) == 1 && got[0] == uint32(uid) {
+			return
+		} else if time.Now().After(deadline) {
+			t.Fatalf("guard allow-list = %v 10s after %s (uid %d) was created", got, name, uid)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

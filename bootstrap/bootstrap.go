@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nscale/nscale/agent/ebpf"
@@ -290,9 +291,12 @@ func (n *node) ebpfStep(o Options, own owner) error {
 	if err := ebpf.Available(); err != nil {
 		return err
 	}
-	uids, err := lookupUIDs(n.root, o.AllowedUsers)
+	uids, pending, err := AllowedUIDs(n.root, o.AllowedUsers)
 	if err != nil {
 		return err
+	}
+	if len(pending) > 0 {
+		fmt.Fprintf(n.out, "eBPF guard: %s not on this node yet; the agent allows them once they exist\n", strings.Join(pending, ", "))
 	}
 	if err := ebpf.Install(ebpf.InstallOptions{CgroupPath: o.Cgroup, PinDir: o.PinDir, Port: uint16(o.Port), AllowedUIDs: uids,
 		OwnerUID: uint32(own.uid), OwnerGID: uint32(own.gid)}); err != nil {
@@ -303,19 +307,24 @@ func (n *node) ebpfStep(o Options, own owner) error {
 	return nil
 }
 
-func lookupUIDs(root string, users []string) ([]uint32, error) {
-	var out []uint32
+// AllowedUIDs are the uids of users in root's /etc/passwd, for the eBPF
+// guard's first allow-list. Names the node does not have yet come back as
+// pending: on EMR, spark and yarn appear after the bootstrap action, and
+// the agent adds them to the guard once they exist. Until then the guard
+// lets no one of that name through (fail closed).
+func AllowedUIDs(root string, users []string) (uids []uint32, pending []string, err error) {
 	for _, u := range users {
 		uid, _, ok, err := lookup(root, "/etc/passwd", u)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("--allowed-users: no user %q", u)
+			pending = append(pending, u)
+			continue
 		}
-		out = append(out, uint32(uid))
+		uids = append(uids, uint32(uid))
 	}
-	return out, nil
+	return uids, pending, nil
 }
 
 // systemdRunning is where systemd says it is PID 1 (sd_booted).

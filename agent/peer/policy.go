@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -8,20 +9,35 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Policy is the allow-list of local callers: uids, user names and groups
 // (a caller in one of the groups, as its primary group or a supplementary
-// one, is allowed). Names are resolved when the policy is made, so a typo
-// stops the agent at start rather than locking everyone out quietly.
+// one, is allowed). A name that cannot be looked up for another reason
+// than its absence stops the agent at start. A name the node does not have
+// yet is pending: on EMR the agent starts before the applications' users
+// (spark, yarn) exist. A pending name allows no one (fail closed) and is
+// looked up again, at most every pendingRetry, when a caller is refused
+// and by Refresh, until it exists.
 type Policy struct {
-	uids map[uint32]bool
-	gids map[uint32]bool
-	desc string
+	uids   []int
+	users  []string
+	groups []string
 
-	mu     sync.Mutex
-	groups map[uint32]cachedGroups // supplementary groups of a uid
+	cur atomic.Pointer[resolution]
+
+	mu       sync.Mutex
+	resolved time.Time
+	members  map[uint32]cachedGroups // supplementary groups of a uid
+}
+
+// resolution is one lookup of the names; it is replaced, never changed.
+type resolution struct {
+	uids, gids map[uint32]bool
+	pending    []string // "user spark", "group hadoop"
+	desc       string
 }
 
 type cachedGroups struct {
@@ -32,21 +48,43 @@ type cachedGroups struct {
 // groupsTTL bounds how stale a uid's group memberships may be.
 const groupsTTL = time.Minute
 
+// pendingRetry bounds how often a refused caller makes the policy read the
+// user database again for pending names.
+const pendingRetry = 5 * time.Second
+
 // NewPolicy resolves the allow-list; all three empty is nil (every local
 // caller is served, as before the allow-list existed).
 func NewPolicy(uids []int, users, groups []string) (*Policy, error) {
 	if len(uids) == 0 && len(users) == 0 && len(groups) == 0 {
 		return nil, nil
 	}
-	p := &Policy{uids: map[uint32]bool{}, gids: map[uint32]bool{}, groups: map[uint32]cachedGroups{}}
 	for _, u := range uids {
 		if u < 0 || u > 1<<32-2 {
 			return nil, fmt.Errorf("flight.allowed_uids: %d is not a uid", u)
 		}
-		p.uids[uint32(u)] = true
 	}
-	for _, name := range users {
+	p := &Policy{uids: uids, users: users, groups: groups, members: map[uint32]cachedGroups{}}
+	r, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
+	p.cur.Store(r)
+	p.resolved = time.Now()
+	return p, nil
+}
+
+func (p *Policy) resolve() (*resolution, error) {
+	r := &resolution{uids: map[uint32]bool{}, gids: map[uint32]bool{}}
+	for _, u := range p.uids {
+		r.uids[uint32(u)] = true
+	}
+	for _, name := range p.users {
 		u, err := user.Lookup(name)
+		var unknown user.UnknownUserError
+		if errors.As(err, &unknown) {
+			r.pending = append(r.pending, "user "+name)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("flight.allowed_users: %q: %w", name, err)
 		}
@@ -54,10 +92,15 @@ func NewPolicy(uids []int, users, groups []string) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flight.allowed_users: %q has uid %q", name, u.Uid)
 		}
-		p.uids[uint32(id)] = true
+		r.uids[uint32(id)] = true
 	}
-	for _, name := range groups {
+	for _, name := range p.groups {
 		g, err := user.LookupGroup(name)
+		var unknown user.UnknownGroupError
+		if errors.As(err, &unknown) {
+			r.pending = append(r.pending, "group "+name)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("flight.allowed_groups: %q: %w", name, err)
 		}
@@ -65,10 +108,43 @@ func NewPolicy(uids []int, users, groups []string) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("flight.allowed_groups: %q has gid %q", name, g.Gid)
 		}
-		p.gids[uint32(id)] = true
+		r.gids[uint32(id)] = true
 	}
-	p.desc = describe(p.uids, "uids") + describe(p.gids, "gids")
-	return p, nil
+	r.desc = strings.TrimSpace(describe(r.uids, "uids") + describe(r.gids, "gids"))
+	if len(r.pending) > 0 {
+		r.desc = strings.TrimSpace(r.desc + " (not on this node yet: " + strings.Join(r.pending, ", ") + ")")
+	}
+	return r, nil
+}
+
+// Pending are the names the node does not have yet ("user spark").
+func (p *Policy) Pending() []string {
+	if p == nil {
+		return nil
+	}
+	return p.cur.Load().pending
+}
+
+// Refresh looks the pending names up again and reports whether any now
+// exists. A lookup error keeps the previous resolution.
+func (p *Policy) Refresh() bool {
+	if p == nil || len(p.cur.Load().pending) == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refreshLocked()
+}
+
+func (p *Policy) refreshLocked() bool {
+	old := p.cur.Load()
+	p.resolved = time.Now()
+	r, err := p.resolve()
+	if err != nil || len(r.pending) == len(old.pending) {
+		return false
+	}
+	p.cur.Store(r)
+	return true
 }
 
 func describe(m map[uint32]bool, what string) string {
@@ -88,7 +164,7 @@ func (p *Policy) String() string {
 	if p == nil {
 		return "every local user"
 	}
-	return strings.TrimSpace(p.desc)
+	return p.cur.Load().desc
 }
 
 // Allow reports whether c may use the agent. A nil policy allows every
@@ -101,17 +177,36 @@ func (p *Policy) Allow(c Cred) bool {
 	if !c.Known {
 		return false
 	}
-	if p.uids[c.UID] {
+	r := p.cur.Load()
+	if p.allows(r, c) {
 		return true
 	}
-	if len(p.gids) == 0 {
+	if len(r.pending) == 0 {
 		return false
 	}
-	if c.Via == "unix" && p.gids[c.GID] {
+	p.mu.Lock()
+	if time.Since(p.resolved) >= pendingRetry {
+		p.refreshLocked()
+	}
+	p.mu.Unlock()
+	if r2 := p.cur.Load(); r2 != r {
+		return p.allows(r2, c)
+	}
+	return false
+}
+
+func (p *Policy) allows(r *resolution, c Cred) bool {
+	if r.uids[c.UID] {
+		return true
+	}
+	if len(r.gids) == 0 {
+		return false
+	}
+	if c.Via == "unix" && r.gids[c.GID] {
 		return true
 	}
 	for _, g := range p.groupsOf(c.UID) {
-		if p.gids[g] {
+		if r.gids[g] {
 			return true
 		}
 	}
@@ -123,7 +218,7 @@ func (p *Policy) Allow(c Cred) bool {
 func (p *Policy) groupsOf(uid uint32) []uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c, ok := p.groups[uid]; ok && time.Since(c.at) < groupsTTL {
+	if c, ok := p.members[uid]; ok && time.Since(c.at) < groupsTTL {
 		return c.gids
 	}
 	var out []uint32
@@ -135,10 +230,10 @@ func (p *Policy) groupsOf(uid uint32) []uint32 {
 			}
 		}
 	}
-	if len(p.groups) > 10_000 {
-		clear(p.groups) // bounded: a node has few uids that call
+	if len(p.members) > 10_000 {
+		clear(p.members) // bounded: a node has few uids that call
 	}
-	p.groups[uid] = cachedGroups{gids: out, at: time.Now()}
+	p.members[uid] = cachedGroups{gids: out, at: time.Now()}
 	return out
 }
 
@@ -146,12 +241,13 @@ func (p *Policy) groupsOf(uid uint32) []uint32 {
 // the listed uids and users, and the members of the listed groups (their
 // primary group from /etc/passwd, supplementary ones from /etc/group).
 func (p *Policy) UIDs() []uint32 {
+	r := p.cur.Load()
 	set := map[uint32]bool{}
-	for u := range p.uids {
+	for u := range r.uids {
 		set[u] = true
 	}
-	if len(p.gids) > 0 {
-		for _, u := range groupMembers(p.gids, "/etc/passwd", "/etc/group") {
+	if len(r.gids) > 0 {
+		for _, u := range groupMembers(r.gids, "/etc/passwd", "/etc/group") {
 			set[u] = true
 		}
 	}

@@ -2,10 +2,13 @@ package peer
 
 import (
 	"os"
+	"os/exec"
 	"os/user"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestPolicy(t *testing.T) {
@@ -29,11 +32,24 @@ func TestPolicy(t *testing.T) {
 			t.Errorf("Allow(%+v) = %v, want %v", tc.c, got, tc.want)
 		}
 	}
-	if _, err := NewPolicy(nil, []string{"no-such-user-nscale"}, nil); err == nil {
-		t.Error("an unknown user name was accepted")
+	// A name the node does not have yet allows no one and is said so.
+	pp, err := NewPolicy(nil, []string{"no-such-user-nscale"}, []string{"no-such-group-nscale"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := NewPolicy(nil, nil, []string{"no-such-group-nscale"}); err == nil {
-		t.Error("an unknown group name was accepted")
+	if got := pp.Pending(); len(got) != 2 || got[0] != "user no-such-user-nscale" || got[1] != "group no-such-group-nscale" {
+		t.Errorf("Pending = %q", got)
+	}
+	if !strings.Contains(pp.String(), "not on this node yet: user no-such-user-nscale") {
+		t.Errorf("String = %q does not name the pending user", pp.String())
+	}
+	for _, c := range []Cred{{UID: 0, Known: true, Via: "tcp"}, {UID: 1000, GID: 1000, Known: true, Via: "unix"}} {
+		if pp.Allow(c) {
+			t.Errorf("a policy of pending names allowed %+v", c)
+		}
+	}
+	if len(pp.UIDs()) != 0 || pp.Refresh() {
+		t.Errorf("pending names gave uids %v", pp.UIDs())
 	}
 	if _, err := NewPolicy([]int{-1}, nil, nil); err == nil {
 		t.Error("uid -1 was accepted")
@@ -72,5 +88,54 @@ func TestGroupMembers(t *testing.T) {
 	}
 	if got := groupMembers(map[uint32]bool{1003: true}, passwd, group); len(got) != 1 || got[0] != 1003 {
 		t.Fatalf("primary-group members of bob = %v", got)
+	}
+}
+
+// A user created after the agent started (EMR makes spark and yarn when it
+// installs the applications, after the bootstrap action) is allowed once it
+// exists: by Refresh, or by a refused call after pendingRetry.
+func TestPolicyPendingUserAppears(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creates a system user: needs root (CI runs as root)")
+	}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		t.Skip("useradd missing")
+	}
+	name := "nscale-pend-" + strconv.Itoa(os.Getpid()%100000)
+	p, err := NewPolicy(nil, []string{name}, nil)
+	if err != nil || len(p.Pending()) != 1 {
+		t.Fatalf("NewPolicy: %v, pending %v", err, p.Pending())
+	}
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("userdel", name).Run() })
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.Atoi(u.Uid)
+	c := Cred{UID: uint32(id), Known: true, Via: "tcp"}
+	// Within pendingRetry of the last lookup a refused call does not read
+	// the user database again.
+	if p.Allow(c) {
+		t.Fatal("allowed before the policy looked again")
+	}
+	if !p.Refresh() || len(p.Pending()) != 0 || !p.Allow(c) {
+		t.Fatalf("after Refresh: pending %v, allow %v", p.Pending(), p.Allow(c))
+	}
+	if uids := p.UIDs(); len(uids) != 1 || uids[0] != uint32(id) {
+		t.Fatalf("UIDs = %v, want [%d]", uids, id)
+	}
+
+	// And without Refresh: a refused call after pendingRetry looks again.
+	q, err := NewPolicy(nil, []string{name + "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.users = []string{name} // as if name+"x" had just been created
+	q.resolved = time.Now().Add(-pendingRetry)
+	if !q.Allow(c) {
+		t.Fatal("a refused call after pendingRetry did not look the pending name up again")
 	}
 }

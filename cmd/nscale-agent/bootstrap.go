@@ -150,10 +150,13 @@ func ebpfOnly(uninstall bool, cgroup, pinDir string, port uint, allowed, owner s
 		fmt.Fprintf(stderr, "nscale-agent bootstrap: --port %d is not a port\n", port)
 		return 2
 	}
-	uids, err := lookupUIDs(allowed)
+	uids, pending, err := bootstrap.AllowedUIDs("/", splitList(allowed))
 	if err != nil {
 		fmt.Fprintf(stderr, "nscale-agent bootstrap: --allowed-users: %v\n", err)
 		return 2
+	}
+	if len(pending) > 0 {
+		fmt.Fprintf(stdout, "eBPF guard: %s not on this node yet; the agent allows them once they exist\n", strings.Join(pending, ", "))
 	}
 	ouid, ogid, err := agentOwner(owner)
 	if err != nil {
@@ -203,26 +206,6 @@ func agentOwner(name string) (uint32, uint32, error) {
 	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
 	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
 	return uint32(uid), uint32(gid), nil
-}
-
-func lookupUIDs(list string) ([]uint32, error) {
-	var out []uint32
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		if name == "" {
-			continue
-		}
-		u, err := user.Lookup(name)
-		if err != nil {
-			return nil, err
-		}
-		id, err := strconv.ParseUint(u.Uid, 10, 32)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, uint32(id))
-	}
-	return out, nil
 }
 
 const bootstrapUsage = `nscale-agent bootstrap [flags]   (as root; idempotent)

@@ -10,8 +10,6 @@ import (
 const (
 	sparkBegin = "# BEGIN nscale (written by nscale-agent bootstrap: replaced by each run, removed by --uninstall)"
 	sparkEnd   = "# END nscale"
-	// addOpens is what the Arrow Flight SQL JDBC driver needs on Java 17.
-	addOpens = "--add-opens=java.base/java.nio=ALL-UNNAMED"
 )
 
 // stripBlock returns the file without our block.
@@ -70,9 +68,6 @@ func withSparkBlock(text string, o Options) string {
 	b.WriteString(sparkBegin + "\n")
 	for _, k := range []string{"spark.driver.extraClassPath", "spark.executor.extraClassPath"} {
 		fmt.Fprintf(&b, "%s %s\n", k, join(k, ":", o.JDBCJar))
-	}
-	for _, k := range []string{"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} {
-		fmt.Fprintf(&b, "%s %s\n", k, join(k, " ", addOpens))
 	}
 	fmt.Fprintf(&b, "spark.nscale.url jdbc:arrow-flight-sql://127.0.0.1:%d/?useEncryption=false\n", o.Port)
 	b.WriteString(sparkEnd + "\n")

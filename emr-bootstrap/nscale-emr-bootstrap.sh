@@ -28,9 +28,6 @@ readonly PROG=nscale-emr-bootstrap
 # Where the JDBC driver is installed (configurations.json names this path).
 readonly JAR_PATH=/opt/nscale/lib/flight-sql-jdbc-driver.jar
 readonly UNIT=nscale-agent.service
-readonly START_UNIT=nscale-agent-start
-# How long the deferred start waits for the allowed users to exist.
-readonly USERS_WAIT_SECONDS=3600
 
 usage() {
 	cat <<'EOF'
@@ -356,18 +353,10 @@ if [[ -n $JAR ]]; then
 fi
 
 # On EMR the spark and yarn users appear only when EMR installs the
-# applications, after the bootstrap actions; the agent refuses to start
-# while a user of its allow-list does not exist. Then the unit is installed
-# and the node enrolled now, and a transient systemd unit starts the agent
-# (and loads the eBPF guard) once the users exist.
+# applications, after the bootstrap actions: the agent starts without them
+# and allows each once it exists (the eBPF guard's map too).
 LIVE=0
 [[ $ROOT == / && -d /run/systemd/system ]] && LIVE=1
-missing=()
-if [[ $LIVE == 1 ]]; then
-	for u in ${ALLOWED_LIST[@]+"${ALLOWED_LIST[@]}"}; do
-		getent passwd "$u" >/dev/null || missing+=("$u")
-	done
-fi
 
 CGROUP=""
 if [[ $EBPF == 1 ]]; then
@@ -389,9 +378,7 @@ fi
 if [[ -n $ENROL_TIMEOUT ]]; then
 	args+=(--enrol-timeout "$ENROL_TIMEOUT")
 fi
-if [[ ${#missing[@]} -gt 0 ]]; then
-	args+=(--no-start)
-elif [[ $EBPF == 1 ]]; then
+if [[ $EBPF == 1 ]]; then
 	args+=(--ebpf --cgroup "$CGROUP")
 fi
 
@@ -413,30 +400,6 @@ if [[ $ROOT != / ]]; then
 fi
 if [[ $LIVE == 0 ]]; then
 	log "readiness wait skipped: systemd is not running here; $UNIT is enabled for the next boot"
-	exit 0
-fi
-
-if [[ ${#missing[@]} -gt 0 ]]; then
-	cond=""
-	for u in "${missing[@]}"; do
-		cond+="getent passwd $u >/dev/null && "
-	done
-	ebpf_cmd=""
-	if [[ $EBPF == 1 ]]; then
-		# The same guard bootstrap --ebpf loads (its eBPF-only form); a
-		# guard that fails to load leaves the agent stopped, as it would
-		# have in the bootstrap run itself.
-		ebpf_cmd="/usr/local/bin/nscale-agent bootstrap --ebpf --port $PORT --allowed-users $ALLOWED --cgroup $CGROUP || { echo 'eBPF guard not loaded; $UNIT not started' >&2; exit 1; }; "
-	fi
-	waiter="for _ in \$(seq $((USERS_WAIT_SECONDS / 5))); do if ${cond}true; then ${ebpf_cmd}exec systemctl start $UNIT; fi; sleep 5; done; echo 'users ${missing[*]} did not appear within ${USERS_WAIT_SECONDS}s; $UNIT not started' >&2; exit 1"
-	systemctl reset-failed "$START_UNIT.service" >/dev/null 2>&1 || true
-	if ! systemd-run --unit "$START_UNIT" --description "start $UNIT once its allowed users exist" \
-		/bin/bash -c "$waiter" >>"$LOG" 2>"$WORK/run.err"; then
-		cat -- "$WORK/run.err" >>"$LOG"
-		die "systemd-run $START_UNIT failed: $(last_line "$WORK/run.err")"
-	fi
-	log "readiness wait deferred: users ${missing[*]} do not exist yet (EMR creates them when it installs the applications);" \
-		"$START_UNIT.service starts $UNIT once they do (journalctl -u $START_UNIT -u nscale-agent)"
 	exit 0
 fi
 

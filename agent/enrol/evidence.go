@@ -46,11 +46,26 @@ func readToken(path, what string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the %s: %w", what, err)
 	}
-	tok := strings.TrimSpace(string(b))
-	if tok == "" || len(b) > maxEvidence {
-		return nil, fmt.Errorf("the %s file %s is empty or larger than %d KiB", what, path, maxEvidence>>10)
+	if len(b) > maxEvidence {
+		return nil, fmt.Errorf("the %s file %s is larger than %d KiB", what, path, maxEvidence>>10)
 	}
-	return []byte(tok), nil
+	// Blank lines and # comments are skipped, so the output of
+	// `nscalectl agents join-token create` (the token, then a comment) can
+	// be the file as it is.
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, l)
+		}
+	}
+	switch len(lines) {
+	case 0:
+		return nil, fmt.Errorf("the %s file %s is empty", what, path)
+	case 1:
+		return []byte(lines[0]), nil
+	default:
+		return nil, fmt.Errorf("the %s file %s holds %d lines; it must hold the token alone (# comments aside)", what, path, len(lines))
+	}
 }
 
 // imdsEvidence reads the instance identity document and its RSA-2048

@@ -10,13 +10,30 @@ LDFLAGS := -X github.com/nscale/nscale/internal/version.Version=$(VERSION)
 BINARIES := nscale-controlplane nscale-agent nscalectl
 DEMO_DIR ?= .demo
 
-.PHONY: all build test unit integration lint tools demo bench bench-integration generate clean
+.PHONY: all build images test unit integration lint tools demo bench bench-integration generate clean
 
 all: build
 
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(BINARIES))
+
+## images: the agent's and the control plane's container images as OCI
+## archives, $(BIN)/images/nscale-agent.tar and nscale-controlplane.tar,
+## built with go-containerregistry (no Docker); see docs/install-kubernetes.md.
+## An image holds only its binary, so the binary must be static. The agent
+## is pure Go (CGO_ENABLED=0). The control plane is not: pg_query_go (the
+## PostgreSQL parser) is cgo, so CGO_ENABLED=0 cannot build it; it is linked
+## with cgo against glibc's libc.a (-linkmode external -extldflags -static;
+## Debian's libc6-dev has it), with netgo,osusergo so that DNS and user
+## lookups are Go's own and need no NSS library at run time. build-images
+## refuses a binary with a program interpreter or a needed shared library.
+images:
+	@mkdir -p $(BIN)/static
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' -o $(BIN)/static/ ./cmd/nscale-agent
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo \
+	  -ldflags '$(LDFLAGS) -s -w -linkmode external -extldflags "-static"' -o $(BIN)/static/ ./cmd/nscale-controlplane
+	$(GO) run ./daemonset/images/cmd/build-images -bin $(BIN)/static -out $(BIN)/images -version $(VERSION)
 
 ## test: everything CI runs — lint, unit tests and integration tests, with -race.
 test: tools lint unit integration

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/nscale/nscale/internal/secretfile"
 	"io"
 	"os"
 	"sync"
@@ -223,8 +222,14 @@ func readSecretFile(path string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, inputError(ErrInvalidConfig, "presign: stat secret file: "+err.Error())
 	}
-	if err := secretfile.CheckMode("presign: secret file "+path, fi); err != nil {
-		return nil, inputError(ErrInvalidConfig, err.Error())
+	if !fi.Mode().IsRegular() {
+		return nil, inputError(ErrInvalidConfig, "presign: secret file "+path+" is not a regular file")
+	}
+	// The same rule as internal/secretfile's (presign imports no project
+	// package): 0440 with the service's group is how Kubernetes mounts a
+	// Secret for a non-root pod.
+	if perm := fi.Mode().Perm(); perm&0o027 != 0 {
+		return nil, inputError(ErrInvalidConfig, fmt.Sprintf("presign: secret file %s has mode %04o: a secret file must not be accessible by other users nor writable by its group (chmod 600, or 0440 with a group of the service)", path, perm))
 	}
 	if fi.Size() > limit {
 		return nil, inputError(ErrInvalidConfig, fmt.Sprintf("presign: secret file %s is larger than %d bytes", path, limit))

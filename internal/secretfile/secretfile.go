@@ -1,4 +1,4 @@
-// Package secretfile holds the one rule for the permissions of a file that
+// Package secretfile holds the rule for the permissions of a file that
 // holds a secret (a private key, a credential): its owner may read it, its
 // group may read but not write it, others may do nothing.
 //
@@ -6,7 +6,8 @@
 // non-root container: the kubelet mounts it root-owned with the pod's
 // fsGroup, mode 0440. PostgreSQL accepts its TLS key the same way. A
 // group-writable or world-accessible file is refused: another account could
-// read the secret or replace it.
+// read the secret or replace it. presign, which imports no project package,
+// applies the same rule to its own secret files.
 package secretfile
 
 import (

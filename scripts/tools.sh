@@ -97,5 +97,5 @@ if [ ! -f "$JAR" ] || ! echo "$JDBC_SHA256  $JAR" | sha256sum --check --status; 
 fi
 command -v java >/dev/null || { echo "tools: java is missing; Spark needs Java 17 (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
 
-bash "$ROOT/scripts/k8s-tools.sh"  # kube-apiserver + etcd for the envtest tests
+bash "$ROOT/scripts/k8s-tools.sh"  # kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok for the Kubernetes tests
 echo "tools: ready in $CACHE"

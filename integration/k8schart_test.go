@@ -539,6 +539,16 @@ func rewritePaths(t *testing.T, path, root string, c *corev1.Container, extra ma
 // install` does), with strict field validation.
 func createAll(ctx context.Context, t *testing.T, a *charttest.APIServer, r *charttest.Rendering) {
 	t.Helper()
+	eachObject(t, a, r, func(ri dynamic.ResourceInterface, u *unstructured.Unstructured) error {
+		_, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict})
+		return err
+	})
+}
+
+// eachObject calls do with every rendered object and the client of its
+// resource, in the rendering's order.
+func eachObject(t *testing.T, a *charttest.APIServer, r *charttest.Rendering, do func(dynamic.ResourceInterface, *unstructured.Unstructured) error) {
+	t.Helper()
 	dyn, err := dynamic.NewForConfig(a.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -558,8 +568,8 @@ func createAll(ctx context.Context, t *testing.T, a *charttest.APIServer, r *cha
 		if u.GetNamespace() != "" {
 			ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
 		}
-		if _, err := ri.Create(ctx, u, metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict}); err != nil {
-			t.Fatalf("create %s %s: %v", o.Kind, o.Name, err)
+		if err := do(ri, u); err != nil {
+			t.Fatalf("%s %s: %v", o.Kind, o.Name, err)
 		}
 	}
 }

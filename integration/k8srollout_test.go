@@ -23,11 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/nscale/nscale/daemonset/charttest"
 	"github.com/nscale/nscale/internal/k8stest"
@@ -442,27 +439,8 @@ func describePods(pods []corev1.Pod) string {
 // over the fields createAll set: what `helm upgrade` does in Helm 4.
 func applyAll(ctx context.Context, t *testing.T, a *charttest.APIServer, r *charttest.Rendering) {
 	t.Helper()
-	dyn, err := dynamic.NewForConfig(a.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(a.Admin.Discovery()))
-	for _, o := range r.Objects {
-		u := &unstructured.Unstructured{}
-		if err := sigsyaml.Unmarshal(o.YAML, &u.Object); err != nil {
-			t.Fatal(err)
-		}
-		gvk := u.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s: %v", gvk, err)
-		}
-		ri := dynamic.ResourceInterface(dyn.Resource(m.Resource))
-		if u.GetNamespace() != "" {
-			ri = dyn.Resource(m.Resource).Namespace(u.GetNamespace())
-		}
-		if _, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "helm", Force: true}); err != nil {
-			t.Fatalf("apply %s %s: %v", o.Kind, o.Name, err)
-		}
-	}
+	eachObject(t, a, r, func(ri dynamic.ResourceInterface, u *unstructured.Unstructured) error {
+		_, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "helm", Force: true})
+		return err
+	})
 }

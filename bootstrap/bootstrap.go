@@ -97,7 +97,15 @@ func (o Options) check() error {
 	if o.EBPF && o.Root != "/" {
 		errs = append(errs, errors.New("--ebpf loads into the running kernel and cannot be combined with --root"))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	// One line, as the EMR action reports it.
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 func newNode(o Options) (*node, manifest, error) {
@@ -342,7 +350,11 @@ func (n *node) systemd(o Options, changed bool) error {
 		return nil
 	}
 	if !systemdRunning() {
-		fmt.Fprintln(n.out, "systemd: not running on this host; the unit is installed and enabled for its next boot")
+		if n.dry {
+			fmt.Fprintln(n.out, "systemd: not running on this host; the unit would be enabled for its next boot")
+		} else {
+			fmt.Fprintln(n.out, "systemd: not running on this host; the unit is installed and enabled for its next boot")
+		}
 		return nil
 	}
 	if err := n.run("systemctl", "daemon-reload"); err != nil {

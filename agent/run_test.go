@@ -71,7 +71,8 @@ func readyz(t *testing.T, addr net.Addr) (int, map[string]string) {
 
 // TestRun starts the agent against a control plane that refuses its join
 // token (never ready) and one that enrols it (ready), and checks the listeners,
-// the socket's mode and its removal at shutdown.
+// the socket's mode and its removal at shutdown, and what systemd hears
+// (sd_notify READY=1 only once enrolled, STOPPING=1 at shutdown).
 func TestRun(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -88,6 +89,22 @@ func TestRun(t *testing.T) {
 			}
 			defer os.RemoveAll(dir)
 			sock := filepath.Join(dir, "agent.sock")
+			// systemd's NOTIFY_SOCKET (Type=notify), listened on here.
+			notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "notify"), Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer notify.Close()
+			t.Setenv("NOTIFY_SOCKET", filepath.Join(dir, "notify"))
+			readNotify := func(wait time.Duration) string {
+				buf := make([]byte, 4096)
+				_ = notify.SetReadDeadline(time.Now().Add(wait))
+				n, _, err := notify.ReadFromUnix(buf)
+				if err != nil {
+					return ""
+				}
+				return string(buf[:n])
+			}
 
 			cfg := DefaultConfig()
 			cfg.Ops.Listen = "127.0.0.1:0"
@@ -138,6 +155,16 @@ func TestRun(t *testing.T) {
 				t.Errorf("readyz = %d %v, want NOT_READY", code, comps)
 			}
 
+			// systemd hears READY=1 once the agent is enrolled, and not
+			// before: a refused token leaves systemd waiting.
+			msg := readNotify(map[bool]time.Duration{true: 10 * time.Second, false: 1500 * time.Millisecond}[tc.wantReady])
+			if tc.wantReady && (!strings.Contains(msg, "READY=1") || !strings.Contains(msg, "STATUS=enrolled as ")) {
+				t.Errorf("notify = %q, want READY=1 with the enrolment status", msg)
+			}
+			if !tc.wantReady && msg != "" {
+				t.Errorf("notify = %q before enrolment, want nothing", msg)
+			}
+
 			// Flight SQL answers on both listeners (and wants a credential).
 			for _, addr := range []string{a.FlightAddr().String(), "unix://" + sock} {
 				cl, err := flightsql.NewClient(addr, nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -162,6 +189,11 @@ func TestRun(t *testing.T) {
 			}
 			if _, err := os.Lstat(sock); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("socket left behind after shutdown: %v", err)
+			}
+			if tc.wantReady {
+				if msg := readNotify(2 * time.Second); msg != "STOPPING=1" {
+					t.Errorf("at shutdown notify = %q, want STOPPING=1", msg)
+				}
 			}
 		})
 	}

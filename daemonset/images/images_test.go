@@ -473,17 +473,24 @@ func TestAgentImage(t *testing.T) {
 	if sha256.Sum256(built) != sha256.Sum256(data["nscale-agent"]) {
 		t.Fatal("the layer's /nscale-agent differs from the binary built")
 	}
-	extracted := filepath.Join(t.TempDir(), "nscale-agent")
-	if err := os.WriteFile(extracted, data["nscale-agent"], 0o555); err != nil {
+	runFromLayer(t, data, "nscale-agent", "version")
+}
+
+// runFromLayer writes the layer's binary out, checks it is static, and runs
+// it with args: it must print the version it was built with.
+func runFromLayer(t *testing.T, data map[string][]byte, name string, args ...string) {
+	t.Helper()
+	extracted := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(extracted, data[name], 0o555); err != nil {
 		t.Fatal(err)
 	}
 	checkStatic(t, extracted)
-	out, err := exec.Command(extracted, "version").Output()
+	out, err := exec.Command(extracted, args...).Output()
 	if err != nil {
-		t.Fatalf("%s version: %v", extracted, err)
+		t.Fatalf("%s %v: %v", extracted, args, err)
 	}
 	if got := strings.TrimSpace(string(out)); got != testVersion {
-		t.Errorf("the image's nscale-agent version prints %q, want %q", got, testVersion)
+		t.Errorf("the image's %s %v prints %q, want %q", name, args, got, testVersion)
 	}
 }
 
@@ -556,19 +563,8 @@ func TestControlPlaneImage(t *testing.T) {
 		t.Fatal("the control-plane image has no /nscale-controlplane")
 	}
 	_, data := layerFiles(t, img)
-	extracted := filepath.Join(t.TempDir(), "nscale-controlplane")
-	if err := os.WriteFile(extracted, data["nscale-controlplane"], 0o555); err != nil {
-		t.Fatal(err)
-	}
-	checkStatic(t, extracted)
 	// The control plane takes flags only: --version.
-	out, err := exec.Command(extracted, "--version").Output()
-	if err != nil {
-		t.Fatalf("%s --version: %v", extracted, err)
-	}
-	if got := strings.TrimSpace(string(out)); got != testVersion {
-		t.Errorf("the image's nscale-controlplane --version prints %q, want %q", got, testVersion)
-	}
+	runFromLayer(t, data, "nscale-controlplane", "--version")
 }
 
 // TestReproducible builds twice from the same inputs, each Build reading

@@ -40,6 +40,8 @@ Required:
   --sha256 HEX                      its SHA-256 (64 hex digits)
 
 Optional:
+  --control-plane-ca-sha256 HEX     the CA bundle's SHA-256: the agent trusts whatever this bundle
+                                    says, so pin it as the binary is pinned (recommended)
   --jdbc-jar s3://.../flight-sql-jdbc-driver-*.jar
   --jdbc-jar-sha256 HEX             both or neither; installed as /opt/nscale/lib/flight-sql-jdbc-driver.jar
   --enrolment-method M              aws_iid (default) or join_token
@@ -96,7 +98,7 @@ last_line() {
 # --- arguments (no side effects until they are all checked) ---------------
 
 ORIG_ARGS=("$@")
-CONTROL_PLANE="" CA="" RELEASE="" SHA256="" JAR="" JAR_SHA256=""
+CONTROL_PLANE="" CA="" CA_SHA256="" RELEASE="" SHA256="" JAR="" JAR_SHA256=""
 METHOD=aws_iid TOKEN_FILE="" TOKEN_SSM="" PORT=7443 OPS_PORT=7444
 ALLOWED=spark,yarn,hadoop EBPF=0 MEMORY=1GiB READY_TIMEOUT=120 ENROL_TIMEOUT=""
 ROOT=/ LOG_ARG=/var/log/nscale-bootstrap.log
@@ -121,7 +123,7 @@ while [[ $# -gt 0 ]]; do
 		shift
 		continue
 		;;
-	--control-plane | --control-plane-ca | --release | --sha256 | --jdbc-jar | --jdbc-jar-sha256 | \
+	--control-plane | --control-plane-ca | --control-plane-ca-sha256 | --release | --sha256 | --jdbc-jar | --jdbc-jar-sha256 | \
 		--enrolment-method | --join-token-file | --join-token-ssm | --port | --ops-port | --allowed-users | \
 		--memory-limit | --ready-timeout | --enrol-timeout | --root | --log)
 		if [[ $has_val == 0 ]]; then
@@ -138,6 +140,7 @@ while [[ $# -gt 0 ]]; do
 	case $opt in
 	--control-plane) CONTROL_PLANE=$val ;;
 	--control-plane-ca) CA=$val ;;
+	--control-plane-ca-sha256) CA_SHA256=$val ;;
 	--release) RELEASE=$val ;;
 	--sha256) SHA256=$val ;;
 	--jdbc-jar) JAR=$val ;;
@@ -183,6 +186,9 @@ check_args() {
 		is_s3_object "$CA" || die "--control-plane-ca \"$CA\" is not an S3 object URI s3://BUCKET/KEY"
 	elif [[ $FILE_CHECKS == 1 && (! -f $CA || ! -r $CA) ]]; then
 		die "--control-plane-ca $CA: no such readable file"
+	fi
+	if [[ -n $CA_SHA256 ]]; then
+		is_sha256 "$CA_SHA256" || die "--control-plane-ca-sha256 \"$CA_SHA256\" is not 64 hex digits"
 	fi
 	[[ -n $RELEASE ]] || die "missing --release (s3://.../nscale-agent)"
 	is_s3_object "$RELEASE" || die "--release \"$RELEASE\" is not an S3 object URI s3://BUCKET/KEY"
@@ -305,6 +311,16 @@ CA_FILE=$CA
 if [[ $CA == s3://* ]]; then
 	CA_FILE=$WORK/control-plane-ca.crt
 	fetch "$CA" "$CA_FILE"
+fi
+if [[ -n $CA_SHA256 ]]; then
+	if [[ $CA_FILE == "$CA" ]]; then
+		# A local file is checked as it is, never deleted.
+		got=$(sha256sum -- "$CA_FILE") || die "sha256sum $CA_FILE failed"
+		[[ ${got%% *} == "${CA_SHA256,,}" ]] || die "--control-plane-ca-sha256 does not match $CA (got ${got%% *})"
+		log "$CA: SHA-256 ${got%% *} verified"
+	else
+		verify "$CA_FILE" "$CA_SHA256" --control-plane-ca-sha256 "$CA"
+	fi
 fi
 
 # imds_region prints the instance's region (IMDSv2), for the SSM call when

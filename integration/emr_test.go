@@ -80,7 +80,7 @@ exit 252
 // node root with a user database, and a TMPDIR to check for leftovers.
 type emrEnv struct {
 	dir, root, tmp, buckets, ssm, awsLog, stubDir string
-	releaseSHA, jarSHA                            string
+	releaseSHA, jarSHA, caSHA                     string
 	jar                                           []byte
 }
 
@@ -108,7 +108,7 @@ func newEMREnv(t *testing.T, caFile string) *emrEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		emrPutObject(t, e.buckets, emrCA, ca)
+		e.caSHA = emrPutObject(t, e.buckets, emrCA, ca)
 	}
 	// A node's user database, with EMR's users (useradd --prefix adds nscale).
 	users := []string{"root:x:0:0", "hadoop:x:990:990", "spark:x:991:991", "yarn:x:992:992"}
@@ -287,7 +287,7 @@ func TestEMRBootstrap(t *testing.T) {
 			t.Fatal(err)
 		}
 		args := append(e.baseArgs(cpAddr), "--enrolment-method", "join_token", "--join-token-ssm", emrSSMName,
-			"--jdbc-jar", emrJar, "--jdbc-jar-sha256", strings.ToUpper(e.jarSHA), "--enrol-timeout", "30s")
+			"--jdbc-jar", emrJar, "--jdbc-jar-sha256", strings.ToUpper(e.jarSHA), "--control-plane-ca-sha256", e.caSHA, "--enrol-timeout", "30s")
 		begin := time.Now()
 		stdout, stderr, code := e.run(t, args...)
 		t.Logf("the action took %s", time.Since(begin).Round(time.Millisecond))
@@ -380,6 +380,11 @@ func TestEMRBootstrap(t *testing.T) {
 			{"jar", "--jdbc-jar-sha256 does not match " + emrJar + " (got ", func(e *emrEnv) []string {
 				return append(e.baseArgs(cpAddr), "--jdbc-jar", emrJar, "--jdbc-jar-sha256", strings.Repeat("ab", 32))
 			}},
+			// The CA decides whom the agent trusts: a bundle swapped in the
+			// bucket is refused like a swapped binary.
+			{"ca", "--control-plane-ca-sha256 does not match " + emrCA + " (got ", func(e *emrEnv) []string {
+				return append(e.baseArgs(cpAddr), "--control-plane-ca-sha256", strings.Repeat("cd", 32))
+			}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				e := newEMREnv(t, s.caFile)
@@ -388,10 +393,7 @@ func TestEMRBootstrap(t *testing.T) {
 					t.Fatalf("exit 0 with a bad checksum\nlog:\n%s", e.logFile(t))
 				}
 				emrOneLine(t, stderr, c.want)
-				got := e.releaseSHA
-				if c.name == "jar" {
-					got = e.jarSHA
-				}
+				got := map[string]string{"release": e.releaseSHA, "jar": e.jarSHA, "ca": e.caSHA}[c.name]
 				if !strings.Contains(stderr, "(got "+got+")") {
 					t.Errorf("the line does not give the computed SHA-256 %s: %q", got, stderr)
 				}

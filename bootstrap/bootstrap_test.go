@@ -294,6 +294,16 @@ func TestFailureNamesItsStep(t *testing.T) {
 	if err := Install(context.Background(), o); !errors.As(err, &se) || se.Step != "flags" || !strings.Contains(err.Error(), "--control-plane is required") {
 		t.Fatalf("err = %v", err)
 	}
+	// A root without a user database: the user step says so, and nothing
+	// is written.
+	empty := t.TempDir()
+	o = options(t, empty)
+	if err := Install(context.Background(), o); !errors.As(err, &se) || se.Step != "user" || !strings.Contains(err.Error(), empty+"/etc/passwd does not exist") {
+		t.Fatalf("empty root: err = %v, want the user step naming etc/passwd", err)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Fatalf("a failed user step left %v in the root", entries)
+	}
 	// Enrolment against a closed port fails within the timeout, named.
 	o = options(t, root)
 	o.NoEnrol, o.EnrolmentMethod, o.ControlPlane, o.EnrolTimeout = false, "join_token", "127.0.0.1:1", time.Second

@@ -76,6 +76,13 @@ func (n *node) ensureUser(name string) (owner, error) {
 	if ok {
 		return owner{uid, gid, name + ":" + name}, nil
 	}
+	// useradd --prefix edits the root's own user database; it cannot
+	// start one.
+	for _, db := range []string{"/etc/passwd", "/etc/group"} {
+		if !exists(n.path(db)) {
+			return owner{}, fmt.Errorf("%s does not exist: the root must hold a system's user database to add the user %s to (or create %s there first)", n.path(db), name, name)
+		}
+	}
 	var before []string
 	for _, f := range userDBFiles {
 		if !exists(n.path(f + "-")) {

@@ -325,3 +325,55 @@ func TestFailureNamesItsStep(t *testing.T) {
 		}
 	}
 }
+
+// --uninstall deletes what the record lists, as root: a record another
+// account could have written, or one listing a path that climbs out of the
+// root, is refused and nothing is removed.
+func TestUninstallRefusesATamperedRecord(t *testing.T) {
+	requireRoot(t)
+	root := newRoot(t)
+	o := options(t, root)
+	if err := Install(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	rec := root + manifestPath
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *StepError
+	for _, tc := range []struct {
+		name string
+		edit func()
+	}{
+		{"group-writable", func() { _ = os.Chmod(rec, 0o620) }},
+		{"owned by the agent", func() { _ = os.Chown(rec, 65532, 0) }},
+		{"climbing path", func() {
+			_ = os.WriteFile(rec, []byte(`{"paths":["/../../../..`+victim+`"]}`), 0o600)
+		}},
+	} {
+		tc.edit()
+		err := Uninstall(o)
+		if !errors.As(err, &se) || se.Step != "record" || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("%s: err = %v, want the record step refusing it", tc.name, err)
+		}
+		if _, err := os.Stat(root + configPath); err != nil {
+			t.Errorf("%s: the refused uninstall removed %s: %v", tc.name, configPath, err)
+		}
+		if _, err := os.Stat(victim); err != nil {
+			t.Fatalf("%s: the refused uninstall removed a file outside the root: %v", tc.name, err)
+		}
+		if err := os.WriteFile(rec, good, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chown(rec, 0, 0)
+		_ = os.Chmod(rec, 0o600)
+	}
+	if err := Uninstall(o); err != nil {
+		t.Fatalf("uninstall with the restored record: %v", err)
+	}
+}

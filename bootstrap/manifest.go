@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"slices"
+	"syscall"
 )
 
 // manifestPath is where a bootstrap records what it created, so that
@@ -38,17 +40,31 @@ func (m *manifest) add(path string) {
 	}
 }
 
+// readManifest reads the record, refusing one another account could have
+// written: --uninstall deletes what it lists, as root.
 func readManifest(file string) (manifest, bool, error) {
 	var m manifest
-	b, err := os.ReadFile(file)
+	fi, err := os.Lstat(file)
 	if errors.Is(err, os.ErrNotExist) {
 		return m, false, nil
 	}
 	if err != nil {
 		return m, false, err
 	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 || (ok && st.Uid != 0) {
+		return m, false, fmt.Errorf("%s is not a file only root may write (mode %v): refusing a record another account could have written", file, fi.Mode())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return m, false, err
+	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, false, fmt.Errorf("%s is not a bootstrap record: %v", file, err)
+	}
+	for _, p := range append(slices.Clone(m.Paths), m.SparkDefaults) {
+		if p != "" && (!path.IsAbs(p) || path.Clean(p) != p) {
+			return m, false, fmt.Errorf("%s lists %q, not a clean absolute path: refusing the record", file, p)
+		}
 	}
 	return m, true, nil
 }

@@ -50,18 +50,27 @@ func (e *e2eEnv) checkOpaqueTickets(ctx context.Context, t *testing.T) {
 			if err != nil {
 				continue // refused plans have no ticket (the corpus checks them)
 			}
-			for _, tk := range raw {
+			for i, tk := range raw {
 				tickets++
 				if !bytes.HasPrefix(tk, []byte("nss1.")) {
 					t.Fatalf("%s as %s: a ticket that is not sealed: %.20q", sql, c.user, tk)
 				}
-				for _, text := range readings(tk) {
-					for _, s := range secrets {
-						if bytes.Contains(text, []byte(s)) {
-							t.Fatalf("%s as %s: the ticket a client holds contains %q", sql, c.user, s)
-						}
-					}
+				s := leaked(tk, secrets)
+				if s == "" {
+					continue
 				}
+				// Sealed text is random: a short name ("score", "lake")
+				// turns up in its base64 by chance now and then over the
+				// corpus (seen in CI). A leak is in every sealing of the
+				// plan; chance is not in a second one.
+				again, err := execute(ctx, cl, e.tokens[c.user], sql)
+				if err != nil || len(again) != len(raw) {
+					t.Fatalf("%s as %s: planning again: %v", sql, c.user, err)
+				}
+				if leaked(again[i], []string{s}) != "" {
+					t.Fatalf("%s as %s: the ticket a client holds contains %q (in two sealings)", sql, c.user, s)
+				}
+				t.Logf("%s as %s: %q in one sealing's text by chance, not in another", sql, c.user, s)
 			}
 		}
 	}
@@ -69,6 +78,18 @@ func (e *e2eEnv) checkOpaqueTickets(ctx context.Context, t *testing.T) {
 		t.Fatalf("only %d tickets over %d cases: the check proves little", tickets, len(e2eCorpus))
 	}
 	t.Logf("%d tickets, none readable", tickets)
+}
+
+// leaked is the first secret in one of the ticket's readings, or "".
+func leaked(tk []byte, secrets []string) string {
+	for _, text := range readings(tk) {
+		for _, s := range secrets {
+			if bytes.Contains(text, []byte(s)) {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 // readings are the ways a client could read a ticket: as it is, and each

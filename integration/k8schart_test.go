@@ -54,15 +54,7 @@ const podUID = 65532
 // paths (the pods' volumes laid out in a directory) and listen addresses
 // (ephemeral loopback ports) differ from a cluster.
 func TestHelmChartAgentEnrolsOnKubernetes(t *testing.T) {
-	apiSrv, err := charttest.StartAPIServer()
-	if err != nil {
-		charttest.Skip(t, err)
-	}
-	t.Cleanup(func() {
-		if err := apiSrv.Stop(); err != nil {
-			t.Errorf("envtest stop: %v", err)
-		}
-	})
+	apiSrv := charttest.NeedAPIServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	pg := storetest.Config(t, store.Postgres)

@@ -44,15 +44,7 @@ func TestHelmChartRollsOut(t *testing.T) {
 			charttest.Skip(t, fmt.Errorf("no %s in %s: run scripts/k8s-tools.sh", b, dir))
 		}
 	}
-	apiSrv, err := charttest.StartAPIServer()
-	if err != nil {
-		charttest.Skip(t, err)
-	}
-	t.Cleanup(func() {
-		if err := apiSrv.Stop(); err != nil {
-			t.Errorf("envtest stop: %v", err)
-		}
-	})
+	apiSrv := charttest.NeedAPIServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

@@ -60,6 +60,22 @@ func StartAPIServer() (*APIServer, error) {
 	return &APIServer{Env: env, Config: cfg, Admin: admin}, nil
 }
 
+// NeedAPIServer starts an API server for t and stops it when t ends; it
+// skips t (fails under CI=true) when the binaries are missing.
+func NeedAPIServer(t testing.TB) *APIServer {
+	t.Helper()
+	a, err := StartAPIServer()
+	if err != nil {
+		Skip(t, err)
+	}
+	t.Cleanup(func() {
+		if err := a.Stop(); err != nil {
+			t.Errorf("envtest stop: %v", err)
+		}
+	})
+	return a
+}
+
 // Stop stops the API server and etcd.
 func (a *APIServer) Stop() error { return a.Env.Stop() }
 

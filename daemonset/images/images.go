@@ -16,19 +16,18 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
-	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -157,7 +156,18 @@ func Build(s Spec) (v1.Image, error) {
 		RootFS: v1.RootFS{Type: "layers"},
 	}
 
-	l := &layer{files: rootFiles(s, created)}
+	// The layer is made in memory once: go-containerregistry compresses it
+	// (a gzip header without name or mtime, so the same tar gives the same
+	// digest) and keeps the compressed bytes for the archive.
+	var tarBuf bytes.Buffer
+	if err := writeTar(&tarBuf, rootFiles(s, created)); err != nil {
+		return nil, fmt.Errorf("images: writing the layer: %w", err)
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tarBuf.Bytes())), nil },
+		tarball.WithCompressionLevel(compressionLevel), tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+	if err != nil {
+		return nil, fmt.Errorf("images: the layer: %w", err)
+	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err = mutate.ConfigFile(img, cfg)
@@ -228,74 +238,6 @@ func rootFiles(s Spec, mtime time.Time) []file {
 // compressionLevel of the layer's gzip (the tests under -race take a
 // faster one).
 var compressionLevel = gzip.DefaultCompression
-
-// layer is the image's one layer, an OCI gzipped tar made once: the tar is
-// hashed (the diff ID) and compressed in one pass.
-type layer struct {
-	files []file
-
-	once           sync.Once
-	err            error
-	gz             []byte
-	digest, diffID v1.Hash
-}
-
-func (l *layer) make() error {
-	l.once.Do(func() {
-		var buf bytes.Buffer
-		tarSum, gzSum := sha256.New(), sha256.New()
-		// gzip's header has no name and a zero mtime: the same tar gives
-		// the same bytes.
-		zw, err := gzip.NewWriterLevel(io.MultiWriter(&buf, gzSum), compressionLevel)
-		if err != nil {
-			l.err = err
-			return
-		}
-		if err := writeTar(io.MultiWriter(tarSum, zw), l.files); err != nil {
-			l.err = fmt.Errorf("images: writing the layer: %w", err)
-			return
-		}
-		if err := zw.Close(); err != nil {
-			l.err = err
-			return
-		}
-		l.gz = buf.Bytes()
-		l.digest = v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", gzSum.Sum(nil))}
-		l.diffID = v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", tarSum.Sum(nil))}
-	})
-	return l.err
-}
-
-func (l *layer) Digest() (v1.Hash, error) {
-	err := l.make()
-	return l.digest, err
-}
-
-func (l *layer) DiffID() (v1.Hash, error) {
-	err := l.make()
-	return l.diffID, err
-}
-
-func (l *layer) Size() (int64, error) {
-	err := l.make()
-	return int64(len(l.gz)), err
-}
-
-func (l *layer) Compressed() (io.ReadCloser, error) {
-	if err := l.make(); err != nil {
-		return nil, err
-	}
-	return io.NopCloser(bytes.NewReader(l.gz)), nil
-}
-
-func (l *layer) Uncompressed() (io.ReadCloser, error) {
-	if err := l.make(); err != nil {
-		return nil, err
-	}
-	return gzip.NewReader(bytes.NewReader(l.gz))
-}
-
-func (l *layer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
 
 // writeTar writes files in order.
 func writeTar(w io.Writer, files []file) error {
